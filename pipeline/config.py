@@ -1,0 +1,169 @@
+"""Settings: one commented default file, parsed for the defaults, merged with the user's file.
+
+`DEFAULT_CONFIG_TOML` is the single place for every setting and its default: `supportplan
+init` writes it out as the workspace's config.toml, and `load_config` parses it as the base
+that a user's file overrides. A setting added here is documented and defaulted at once.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+CONFIG_FILENAME = "config.toml"
+
+DEFAULT_CONFIG_TOML = """\
+# supportplan settings. Every setting is shown with its default; change what you need.
+# Relative paths are relative to the folder this file is in (the workspace).
+
+[organisation]
+# Shown at the top of every plan.
+name = "Example Support Service"
+# Optional contact line printed under the organisation name (phone, address).
+contact = ""
+
+[paths]
+# Hot folder: one workbook per household. Signed scans go in intake/scans/.
+intake = "intake"
+# Generated plans and reports. Never edit files here by hand.
+output = "output"
+# The Word template. Restyle it in Word; keep the {{ ... }} tags intact.
+template = "templates/support_plan.docx"
+
+[registry]
+# Where plan versions, steps and sign-offs are recorded (SQLAlchemy URL).
+# A relative sqlite path is relative to the workspace. For several offices use e.g.
+# "postgresql+psycopg://user@host/supportplan".
+url = "sqlite:///supportplan.sqlite"
+
+[plan]
+# Review date when the workbook leaves it blank: plan date + this many months.
+review_interval_months = 3
+# Language of the plan text (only "en" for now).
+language = "en"
+
+[pdf]
+# Make a PDF of every plan with LibreOffice. Set false for DOCX only.
+enabled = true
+# Path to LibreOffice's soffice program; empty means search the PATH.
+soffice = ""
+# A conversion taking longer than this is killed and reported as failed.
+timeout_seconds = 180
+# LibreOffice processes run side by side in a batch (one per CPU core is right).
+workers = 2
+# Documents converted per LibreOffice process start (start-up costs about a second).
+batch_size = 25
+
+[watch]
+# Seconds a saved workbook must stay unchanged before it is built.
+debounce_seconds = 1.0
+# Use polling instead of native file events (for network shares).
+polling = false
+# Seconds between polls in polling mode.
+polling_interval_seconds = 1.0
+# Seconds between full rescans of the intake folder (a safety net for missed events).
+rescan_seconds = 300
+# Restart the warm LibreOffice converter after this many documents.
+converter_max_documents = 200
+"""
+
+
+class ConfigError(Exception):
+    """The config file is missing, unreadable or has a bad value."""
+
+
+@dataclass(frozen=True)
+class Config:
+    """Settings with paths resolved against the workspace folder."""
+
+    root: Path
+    values: dict[str, Any]
+    source: Path | None
+
+    def get(self, section: str, key: str) -> Any:
+        return self.values[section][key]
+
+    def path(self, key: str) -> Path:
+        return (self.root / self.values["paths"][key]).resolve()
+
+    @property
+    def intake_dir(self) -> Path:
+        return self.path("intake")
+
+    @property
+    def scans_dir(self) -> Path:
+        return self.intake_dir / "scans"
+
+    @property
+    def output_dir(self) -> Path:
+        return self.path("output")
+
+    @property
+    def template_path(self) -> Path:
+        return self.path("template")
+
+    @property
+    def organisation_name(self) -> str:
+        return str(self.values["organisation"]["name"])
+
+    @property
+    def registry_url(self) -> str:
+        url = str(self.values["registry"]["url"])
+        prefix = "sqlite:///"
+        if url.startswith(prefix) and not url.startswith(prefix + "/") and ":memory:" not in url:
+            return prefix + str((self.root / url[len(prefix) :]).resolve())
+        return url
+
+
+def default_values() -> dict[str, Any]:
+    return tomllib.loads(DEFAULT_CONFIG_TOML)
+
+
+def find_config(start: Path) -> Path | None:
+    """config.toml in `start` or the nearest parent that has one."""
+    start = start.resolve()
+    for folder in (start, *start.parents):
+        candidate = folder / CONFIG_FILENAME
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def load_config(path: Path | None = None, *, cwd: Path | None = None) -> Config:
+    """Load `path`, or find config.toml from `cwd` upwards; defaults when there is none."""
+    if path is None:
+        path = find_config(cwd or Path.cwd())
+        if path is None:
+            return Config(root=(cwd or Path.cwd()).resolve(), values=default_values(), source=None)
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"{path}: config file not found. Create one with `supportplan init`.")
+    try:
+        user = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: not valid TOML ({exc}). Fix the line named, or re-create "
+                          "the file with `supportplan init`.") from exc
+    values = _merge(default_values(), user, path)
+    return Config(root=path.parent.resolve(), values=values, source=path.resolve())
+
+
+def _merge(defaults: dict[str, Any], user: dict[str, Any], path: Path) -> dict[str, Any]:
+    merged = {section: dict(settings) for section, settings in defaults.items()}
+    for section, settings in user.items():
+        if section not in defaults or not isinstance(settings, dict):
+            raise ConfigError(f"{path}: unknown section [{section}]. Known sections: "
+                              f"{', '.join(defaults)}.")
+        for key, value in settings.items():
+            if key not in defaults[section]:
+                raise ConfigError(f"{path}: unknown setting {key!r} in [{section}]. Known: "
+                                  f"{', '.join(defaults[section])}.")
+            expected = type(defaults[section][key])
+            if expected is float and isinstance(value, int) and not isinstance(value, bool):
+                value = float(value)
+            if not isinstance(value, expected) or (expected is int and isinstance(value, bool)):
+                raise ConfigError(f"{path}: [{section}] {key} must be a {expected.__name__}, "
+                                  f"not {value!r}.")
+            merged[section][key] = value
+    return merged
