@@ -1,0 +1,98 @@
+"""What makes a plan version: its signable content, that content's hash, and stable step ids.
+
+Pure functions over the model. Status and Done on are progress, not plan content: changing
+them never asks the household to sign again.
+"""
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from .model import Household, Step
+
+
+def _iso(value: date | None) -> str | None:
+    return value.isoformat() if value else None
+
+
+def step_content(step: Step) -> dict[str, Any]:
+    return {"area": step.area, "goal": step.goal, "strengths": step.strengths,
+            "we_will": step.we_will, "you_will": step.you_will, "who": step.who,
+            "by_when": _iso(step.by_when)}
+
+
+def plan_content(household: Household) -> dict[str, Any]:
+    """Everything the signed document shows, as plain JSON-able data."""
+    return {
+        "reference": household.reference,
+        "name": household.name,
+        "caseworker": household.caseworker,
+        "team": household.team,
+        "peer_reviewer": household.peer_reviewer,
+        "plan_date": _iso(household.plan_date),
+        "review_date": _iso(household.review_date),
+        "preferred_language": household.preferred_language,
+        "interpreter_used": household.interpreter_used,
+        "members": [{"name": m.name, "role": m.role, "adult": m.adult,
+                     "signs_plan": m.signs_plan} for m in household.members],
+        "steps": [step_content(step) for step in household.steps],
+        "safety_plan": [{"worry": s.worry, "we_will": s.we_will, "you_will": s.you_will,
+                         "review_by": _iso(s.review_by)} for s in household.safety_plan],
+    }
+
+
+def content_hash(household: Household) -> str:
+    canonical = json.dumps(plan_content(household), sort_keys=True, ensure_ascii=False)
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+@dataclass(frozen=True)
+class KnownStep:
+    step_id: str
+    content: dict[str, Any]
+
+
+def _text(content: dict[str, Any]) -> str:
+    return " | ".join(str(content.get(k) or "") for k in ("goal", "we_will", "you_will"))
+
+
+# Below this similarity an edited step counts as a new step (its tick history does not carry).
+SAME_STEP_SIMILARITY = 0.6
+
+
+def assign_step_ids(reference: str, known: Sequence[KnownStep], steps: Sequence[Step],
+                    next_number: int) -> list[str]:
+    """Give each step a stable id: identical steps keep theirs, lightly edited steps in the
+    same area keep theirs (best match first), the rest get new ids numbered from
+    `next_number`."""
+    contents = [step_content(step) for step in steps]
+    ids: list[str | None] = [None] * len(steps)
+    free = {k.step_id: k for k in known}
+    for index, content in enumerate(contents):
+        match = next((k for k in free.values() if k.content == content), None)
+        if match is not None:
+            ids[index] = match.step_id
+            del free[match.step_id]
+    candidates = sorted(
+        ((difflib.SequenceMatcher(None, _text(content), _text(k.content)).ratio(), index,
+          k.step_id)
+         for index, content in enumerate(contents) if ids[index] is None
+         for k in free.values() if k.content.get("area") == content["area"]),
+        reverse=True)
+    for score, index, step_id in candidates:
+        if score < SAME_STEP_SIMILARITY:
+            break
+        if ids[index] is None and step_id in free:
+            ids[index] = step_id
+            del free[step_id]
+    for index in range(len(ids)):
+        if ids[index] is None:
+            ids[index] = f"{reference}-S{next_number:03d}"
+            next_number += 1
+    return [step_id for step_id in ids if step_id is not None]
