@@ -1,0 +1,303 @@
+"""Build plans: workbooks in, versioned DOCX and PDF out, recorded in the registry.
+
+The CLI and the watcher both call `build_workbooks`. For each workbook: read and validate;
+if invalid, write an error report where the plan would be; if the signable content is
+unchanged, update progress only; otherwise render a new version. DOCX files are rendered
+first, then converted to PDF in batches, then published (linked into place, never
+overwriting) and recorded in one registry transaction per household.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import shutil
+import uuid
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .config import Config
+from .files import publish, remove_stale_temporaries, replace_text, sha256_file
+from .intake.reader import Problem, ReadResult, read_workbook
+from .model import Household
+from .plan import assign_step_ids, content_hash, plan_content
+from .registry import Registry, VersionRecord, open_registry
+from .render.docx import Organisation, plan_context, render_docx
+from .render.soffice import ConversionError, convert_many, find_soffice
+
+log = logging.getLogger(__name__)
+
+BUILT = "built"
+UNCHANGED = "unchanged"
+PROGRESS = "progress updated"
+FAILED = "failed"
+
+STAGING = ".staging"
+ERROR_REPORT = "errors-{ref}.txt"
+_VERSION_FILE = re.compile(r"^support-plan-(?P<ref>.+)-v(?P<n>\d+)\.(docx|pdf)$")
+
+# A hook run on each converted PDF before it is published (the reconciler's stamping
+# stage registers here to add QR codes and record box positions).
+PdfPostProcessor = Callable[["PlannedVersion", Path], None]
+
+
+@dataclass
+class BuildOutcome:
+    workbook: Path
+    status: str
+    reference: str | None = None
+    version: int | None = None
+    docx: Path | None = None
+    pdf: Path | None = None
+    problems: list[Problem] = field(default_factory=list)
+    message: str = ""
+    error_report: Path | None = None
+
+
+@dataclass
+class PlannedVersion:
+    """A new version on its way: rendered in staging, not yet published."""
+
+    result: ReadResult
+    household: Household
+    version: int
+    step_ids: list[str]
+    content_hash: str
+    workbook_sha256: str
+    staged_docx: Path
+    staged_pdf: Path | None = None
+    outcome: BuildOutcome | None = None
+
+
+def is_workbook_candidate(path: Path) -> bool:
+    """A real workbook, not an Excel/LibreOffice lock file, temp file or hidden file."""
+    name = path.name
+    return (name.lower().endswith(".xlsx") and not name.startswith(("~$", ".", "~"))
+            and not path.is_symlink() and path.is_file())
+
+
+def collect_workbooks(paths: Iterable[Path]) -> list[Path]:
+    found: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            found += sorted(p for p in path.iterdir() if is_workbook_candidate(p))
+        else:
+            found.append(path)
+    unique: dict[Path, None] = {}
+    for path in found:
+        unique.setdefault(path.resolve() if path.exists() else path, None)
+    return list(unique)
+
+
+def plan_folder(config: Config, reference: str) -> Path:
+    return config.output_dir / reference
+
+
+def plan_file(config: Config, reference: str, version: int, suffix: str) -> Path:
+    return plan_folder(config, reference) / f"support-plan-{reference}-v{version}.{suffix}"
+
+
+def highest_version_on_disk(config: Config, reference: str) -> int:
+    folder = plan_folder(config, reference)
+    if not folder.is_dir():
+        return 0
+    numbers = [int(m["n"]) for p in folder.iterdir()
+               if (m := _VERSION_FILE.match(p.name)) and m["ref"] == reference]
+    return max(numbers, default=0)
+
+
+class Builder:
+    """Holds what a batch shares: config, registry, template, LibreOffice."""
+
+    def __init__(self, config: Config, *, registry: Registry | None = None, pdf: bool = True,
+                 post_process: PdfPostProcessor | None = None) -> None:
+        self.config = config
+        self.registry = registry or open_registry(config.registry_url)
+        self.pdf = pdf
+        self.post_process = post_process
+        self.organisation = Organisation(config.organisation_name,
+                                         str(config.get("organisation", "contact")))
+        self.soffice = find_soffice(str(config.get("pdf", "soffice"))) if pdf else None
+
+    def build(self, workbooks: Sequence[Path],
+              progress: Callable[[BuildOutcome], None] | None = None) -> list[BuildOutcome]:
+        staging = self.config.output_dir / STAGING / uuid.uuid4().hex
+        staging.mkdir(parents=True)
+        try:
+            return self._build(workbooks, staging, progress or (lambda _outcome: None))
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
+
+    def _build(self, workbooks: Sequence[Path], staging: Path,
+               progress: Callable[[BuildOutcome], None]) -> list[BuildOutcome]:
+        outcomes: dict[Path, BuildOutcome] = {}
+        planned: list[PlannedVersion] = []
+        seen_references: dict[str, Path] = {}
+        for workbook in workbooks:
+            outcome, plan = self._prepare(workbook, staging, seen_references)
+            if plan is None:
+                outcomes[workbook] = outcome
+                progress(outcome)
+            else:
+                planned.append(plan)
+        if self.pdf and planned:
+            self._convert(planned)
+        for plan in planned:
+            outcome = plan.outcome or self._publish(plan)
+            outcomes[plan.result.path] = outcome
+            progress(outcome)
+        return [outcomes[w] for w in workbooks]
+
+    # -- stage 1: read, decide, render DOCX ------------------------------------------
+    def _prepare(self, workbook: Path, staging: Path,
+                 seen: dict[str, Path]) -> tuple[BuildOutcome, PlannedVersion | None]:
+        try:
+            workbook_sha256 = sha256_file(workbook)
+        except OSError as exc:
+            return BuildOutcome(workbook, FAILED, message=f"cannot read {workbook.name}: "
+                                f"{exc.strerror}"), None
+        result = read_workbook(
+            workbook, review_interval_months=int(self.config.get("plan",
+                                                                 "review_interval_months")))
+        if not result.ok:
+            return self._failed(result), None
+        household = result.household
+        assert household is not None
+        reference = household.reference
+        if reference in seen:
+            result.problems.append(Problem(
+                "error", "Household", "B2", f'the reference "{reference}" is also used by '
+                f"{seen[reference].name}", "give each household its own reference"))
+            return self._failed(result), None
+        seen[reference] = workbook
+        digest = content_hash(household)
+        latest = self.registry.latest_version(reference)
+        if latest is not None and latest.content_hash == digest:
+            return self._update_progress(result, household, workbook_sha256, latest), None
+        with self.registry.engine.connect() as conn:
+            step_ids = assign_step_ids(reference, self.registry.known_steps(reference, conn),
+                                       household.steps,
+                                       self.registry.next_step_number(reference, conn))
+        version = max(latest.version if latest else 0,
+                      highest_version_on_disk(self.config, reference)) + 1
+        staged = staging / f"support-plan-{reference}-v{version}.docx"
+        context = plan_context(household, version, step_ids, self.organisation)
+        render_docx(self.config.template_path, context, staged)
+        return BuildOutcome(workbook, BUILT, reference), PlannedVersion(
+            result, household, version, step_ids, digest, workbook_sha256, staged)
+
+    def _failed(self, result: ReadResult) -> BuildOutcome:
+        reference = result.household.reference if result.household else None
+        report = self._write_error_report(result, reference)
+        first = result.errors[0] if result.errors else None
+        return BuildOutcome(result.path, FAILED, reference, problems=result.problems,
+                            message=f"{len(result.errors)} error(s), first: {first}",
+                            error_report=report)
+
+    def _write_error_report(self, result: ReadResult, reference: str | None) -> Path:
+        name = reference or _safe_stem(result.path)
+        target = plan_folder(self.config, name) / ERROR_REPORT.format(ref=name)
+        lines = [f"{result.path.name}: no plan was made because of {len(result.errors)} "
+                 "problem(s).", "Fix each one in the workbook and save it again; the plan is "
+                 "then made automatically.", ""]
+        lines += [f"- {problem}" for problem in result.errors]
+        if result.warnings:
+            lines += ["", "Also worth checking (these do not stop the plan):"]
+            lines += [f"- {problem}" for problem in result.warnings]
+        target.parent.mkdir(parents=True, exist_ok=True)
+        return replace_text(target, "\n".join(lines) + "\n")
+
+    def _clear_error_report(self, reference: str, workbook: Path) -> None:
+        for name in {reference, _safe_stem(workbook)}:
+            (plan_folder(self.config, name) / ERROR_REPORT.format(ref=name)).unlink(
+                missing_ok=True)
+
+    def _update_progress(self, result: ReadResult, household: Household, workbook_sha256: str,
+                         latest: VersionRecord) -> BuildOutcome:
+        reference = household.reference
+        step_ids = self.registry.version_step_ids(latest.id)
+        with self.registry.engine.begin() as conn:
+            changes = self.registry.update_steps(conn, reference, step_ids, household.steps)
+            self.registry.upsert_household(conn, household, workbook_path=str(result.path),
+                                           workbook_sha256=workbook_sha256,
+                                           content_hash=content_hash(household))
+            for step_id, old, new in changes:
+                self.registry.record_event(conn, "step_status", reference, latest.version,
+                                           step_id=step_id, old=old, new=new)
+        self._clear_error_report(reference, result.path)
+        outcome = BuildOutcome(result.path, PROGRESS if changes else UNCHANGED, reference,
+                               latest.version, problems=result.problems)
+        outcome.message = (f"{len(changes)} step(s) changed status" if changes
+                           else "no change since the last version")
+        return outcome
+
+    # -- stage 2: convert --------------------------------------------------------------
+    def _convert(self, planned: list[PlannedVersion]) -> None:
+        assert self.soffice is not None
+        conversions = convert_many(
+            [plan.staged_docx for plan in planned], soffice=self.soffice,
+            timeout=float(self.config.get("pdf", "timeout_seconds")),
+            workers=int(self.config.get("pdf", "workers")),
+            batch_size=int(self.config.get("pdf", "batch_size")))
+        for plan, conversion in zip(planned, conversions, strict=True):
+            if conversion.pdf is None:
+                plan.outcome = BuildOutcome(plan.result.path, FAILED, plan.household.reference,
+                                            message=conversion.error or "PDF conversion failed")
+                continue
+            plan.staged_pdf = conversion.pdf
+            if self.post_process is not None:
+                try:
+                    self.post_process(plan, conversion.pdf)
+                except Exception as exc:  # one plan's stamping failure must not stop a batch
+                    log.exception("post-processing failed for %s", plan.household.reference)
+                    plan.outcome = BuildOutcome(plan.result.path, FAILED,
+                                                plan.household.reference,
+                                                message=f"PDF post-processing failed: {exc}")
+
+    # -- stage 3: publish and record -------------------------------------------------
+    def _publish(self, plan: PlannedVersion) -> BuildOutcome:
+        household, reference = plan.household, plan.household.reference
+        docx = plan_file(self.config, reference, plan.version, "docx")
+        pdf = plan_file(self.config, reference, plan.version, "pdf") if plan.staged_pdf else None
+        docx.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            publish(plan.staged_docx, docx)
+            if pdf is not None and plan.staged_pdf is not None:
+                publish(plan.staged_pdf, pdf)
+        except FileExistsError as exc:
+            return BuildOutcome(plan.result.path, FAILED, reference, message=f"{exc} already "
+                                "exists (another build got there first); save the workbook "
+                                "again to retry")
+        with self.registry.engine.begin() as conn:
+            self.registry.upsert_household(conn, household, workbook_path=str(plan.result.path),
+                                           workbook_sha256=plan.workbook_sha256,
+                                           content_hash=plan.content_hash)
+            self.registry.update_steps(conn, reference, plan.step_ids, household.steps)
+            self.registry.insert_version(
+                conn, household, version=plan.version, content_hash=plan.content_hash,
+                content=plan_content(household), step_ids=plan.step_ids,
+                docx_path=str(docx), pdf_path=str(pdf) if pdf else None)
+            self.registry.record_event(conn, "version_issued", reference, plan.version,
+                                       docx=docx.name, pdf=pdf.name if pdf else None,
+                                       signers=[s.key for s in household.signers])
+        self._clear_error_report(reference, plan.result.path)
+        return BuildOutcome(plan.result.path, BUILT, reference, plan.version, docx, pdf,
+                            problems=plan.result.problems)
+
+
+def _safe_stem(path: Path) -> str:
+    return re.sub(r"[^A-Za-z0-9_-]+", "_", path.stem)[:40] or "workbook"
+
+
+def build_workbooks(config: Config, paths: Sequence[Path], *, pdf: bool = True,
+                    progress: Callable[[BuildOutcome], None] | None = None,
+                    registry: Registry | None = None) -> list[BuildOutcome]:
+    """Build every workbook found in `paths` (files or folders)."""
+    remove_stale_temporaries(config.output_dir)
+    builder = Builder(config, registry=registry, pdf=pdf)
+    return builder.build(collect_workbooks(paths), progress)
+
+
+__all__ = ["BUILT", "FAILED", "PROGRESS", "UNCHANGED", "BuildOutcome", "Builder",
+           "ConversionError", "build_workbooks", "collect_workbooks"]
