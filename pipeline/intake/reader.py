@@ -54,7 +54,7 @@ _ILLEGAL_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]
 # Excel stores control characters in strings as _xHHHH_ escapes; openpyxl leaves them as
 # typed, so they are decoded here (and then removed as illegal XML, with a warning).
 _OOXML_ESCAPE = re.compile("_x([0-9A-Fa-f]{4})_")
-_REFERENCE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,39}$")
+REFERENCE_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,39}$")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _EXCEL_EPOCH = date(1899, 12, 30)
 _TEXT_DATE_FORMATS = ("%d/%m/%Y", "%d/%m/%y", "%d.%m.%Y", "%d-%m-%Y", "%Y-%m-%d", "%d %b %Y",
@@ -290,7 +290,7 @@ class _Reader:
             return found.get(key, (None, "B"))[1]
 
         reference = values.get("reference") or ""
-        if reference and not _REFERENCE.match(reference):
+        if reference and not REFERENCE_PATTERN.match(reference):
             self.error(HOUSEHOLD_SHEET, cell("reference"),
                        f'"{reference}" cannot be used as a household reference',
                        "use up to 40 letters, digits and dashes, e.g. HH-0042")

@@ -1,0 +1,202 @@
+"""The `supportplan` command: parses arguments and calls library functions, nothing more."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from collections.abc import Callable
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from .build import (
+    BUILT,
+    FAILED,
+    PROGRESS,
+    UNCHANGED,
+    BuildOutcome,
+    build_workbooks,
+    collect_workbooks,
+)
+from .config import Config, ConfigError, load_config
+from .intake.reader import REFERENCE_PATTERN, read_workbook
+from .intake.writer import write_workbook
+from .render.docx import TemplateError
+from .render.soffice import ConversionError
+from .workspace import init_workspace
+
+F = TypeVar("F", bound=Callable[..., Any])
+LOG_LEVELS = ("debug", "info", "warning", "error")
+
+
+def _remember(ctx: click.Context, param: click.Parameter, value: Any) -> Any:
+    if value is not None:
+        ctx.ensure_object(dict)[param.name] = value
+    return value
+
+
+def common_options(command: F) -> F:
+    """--config and --log-level, accepted before or after the command name."""
+    command = click.option(
+        "--config", "config_path", type=click.Path(dir_okay=False, path_type=Path),
+        expose_value=False, callback=_remember, is_eager=True,
+        help="Settings file (default: config.toml here or in the nearest parent folder).",
+    )(command)
+    return click.option(
+        "--log-level", type=click.Choice(LOG_LEVELS, case_sensitive=False), expose_value=False,
+        callback=_remember, is_eager=True, help="How much to log (default: warning).",
+    )(command)
+
+
+def get_config(ctx: click.Context) -> Config:
+    options = ctx.find_root().ensure_object(dict)
+    options.update(ctx.ensure_object(dict))
+    logging.basicConfig(level=options.get("log_level", "warning").upper(),
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        return load_config(options.get("config_path"))
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@common_options
+@click.version_option(package_name="supportplan")
+def main() -> None:
+    """Support plans from household workbooks.
+
+    Caseworkers fill one workbook per household (make one with `supportplan new`); `build`
+    turns workbooks into a versioned support plan (Word and PDF) under output/.
+    """
+
+
+@main.command()
+@common_options
+@click.argument("folder", type=click.Path(file_okay=False, path_type=Path), default=".")
+def init(folder: Path) -> None:
+    """Create a workspace in FOLDER (default: here): config.toml, intake/, output/, template.
+
+    Nothing that exists already is changed.
+    """
+    _config, created = init_workspace(folder)
+    if not created:
+        click.echo(f"{folder.resolve()} is already a complete workspace; nothing changed.")
+    for path in created:
+        click.echo(f"created {path}")
+
+
+def _parse_date(_ctx: click.Context, _param: click.Parameter, value: str | None) -> date | None:
+    if value is None:
+        return None
+    for pattern in ("%d/%m/%Y", "%Y-%m-%d"):
+        try:
+            return datetime.strptime(value, pattern).date()
+        except ValueError:
+            continue
+    raise click.BadParameter(f'"{value}" is not a date; use dd/mm/yyyy')
+
+
+@main.command()
+@common_options
+@click.argument("reference")
+@click.option("--name", required=True, help='Household name as shown on the plan, e.g. '
+              '"Hassan family".')
+@click.option("--caseworker", required=True, help="Caseworker's full name.")
+@click.option("--email", default="", help="Caseworker's email.")
+@click.option("--team", default="", help="Team (routes overdue reports).")
+@click.option("--plan-date", callback=_parse_date, help="dd/mm/yyyy (default: today).")
+@click.pass_context
+def new(ctx: click.Context, reference: str, name: str, caseworker: str, email: str, team: str,
+        plan_date: date | None) -> None:
+    """Create intake/REFERENCE.xlsx, a blank household workbook to fill in."""
+    config = get_config(ctx)
+    target = config.intake_dir / f"{reference}.xlsx"
+    if not REFERENCE_PATTERN.match(reference):
+        raise click.BadParameter(f'"{reference}" cannot be a household reference; use up to '
+                                 "40 letters, digits and dashes, e.g. HH-0042",
+                                 param_hint="REFERENCE")
+    try:
+        write_workbook(target, {"reference": reference, "name": name, "caseworker": caseworker,
+                                "caseworker_email": email, "team": team,
+                                "plan_date": plan_date or date.today()})
+    except FileExistsError:
+        raise click.ClickException(f"{target} already exists; it was not changed. Open it to "
+                                   "carry on, or pick another reference.") from None
+    click.echo(f"created {target}")
+
+
+@main.command()
+@common_options
+@click.argument("files", nargs=-1, required=True,
+                type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.pass_context
+def validate(ctx: click.Context, files: tuple[Path, ...]) -> None:
+    """Check workbooks and list every problem with its sheet, cell and fix."""
+    config = get_config(ctx)
+    months = int(config.get("plan", "review_interval_months"))
+    failed = 0
+    for path in files:
+        result = read_workbook(path, review_interval_months=months)
+        for problem in result.problems:
+            click.echo(f"{path}: {problem.severity}: {problem}")
+        if result.ok:
+            click.echo(f"{path}: OK" + (f" ({len(result.warnings)} warning(s))"
+                                        if result.warnings else ""))
+        else:
+            failed += 1
+    if failed:
+        click.echo(f"{failed} of {len(files)} workbook(s) have errors.", err=True)
+        sys.exit(1)
+
+
+@main.command()
+@common_options
+@click.argument("paths", nargs=-1, type=click.Path(exists=True, path_type=Path))
+@click.option("--no-pdf", is_flag=True, help="Make Word files only (no LibreOffice needed).")
+@click.pass_context
+def build(ctx: click.Context, paths: tuple[Path, ...], no_pdf: bool) -> None:
+    """Make support plans from workbooks (files or folders; default: the intake folder).
+
+    Each valid workbook gives output/REF/support-plan-REF-vN.docx and .pdf. A new version
+    is made only when the plan's content changed. Invalid workbooks get an
+    errors-REF.txt report where the plan would be; the batch carries on.
+    """
+    config = get_config(ctx)
+    targets = list(paths) or [config.intake_dir]
+    pdf = bool(config.get("pdf", "enabled")) and not no_pdf
+    outcomes: list[BuildOutcome] = []
+    try:
+        count = len(collect_workbooks(targets))
+        with click.progressbar(length=count, label="Building plans", file=sys.stderr) as bar:
+            def advance(outcome: BuildOutcome) -> None:
+                outcomes.append(outcome)
+                bar.update(1)
+
+            build_workbooks(config, targets, pdf=pdf, progress=advance)
+    except (ConversionError, TemplateError) as exc:
+        raise click.ClickException(str(exc)) from exc
+    _print_summary(outcomes)
+    if any(outcome.status == FAILED for outcome in outcomes):
+        sys.exit(1)
+
+
+def _print_summary(outcomes: list[BuildOutcome]) -> None:
+    counts = {status: sum(o.status == status for o in outcomes)
+              for status in (BUILT, UNCHANGED, PROGRESS, FAILED)}
+    for outcome in outcomes:
+        if outcome.status == BUILT:
+            files = ", ".join(str(p) for p in (outcome.docx, outcome.pdf) if p)
+            click.echo(f"built     {outcome.reference} v{outcome.version}: {files}")
+        elif outcome.status in (UNCHANGED, PROGRESS):
+            click.echo(f"{outcome.status:<9} {outcome.reference} v{outcome.version}: "
+                       f"{outcome.message}")
+    for outcome in outcomes:
+        if outcome.status == FAILED:
+            where = f" (details: {outcome.error_report})" if outcome.error_report else ""
+            click.echo(f"FAILED    {outcome.workbook.name}: {outcome.message}{where}", err=True)
+    if not outcomes:
+        click.echo("No workbooks found.")
+    click.echo(f"Summary: {counts[BUILT]} built, {counts[UNCHANGED]} unchanged, "
+               f"{counts[PROGRESS]} progress updated, {counts[FAILED]} failed.")
