@@ -200,3 +200,19 @@ def _print_summary(outcomes: list[BuildOutcome]) -> None:
         click.echo("No workbooks found.")
     click.echo(f"Summary: {counts[BUILT]} built, {counts[UNCHANGED]} unchanged, "
                f"{counts[PROGRESS]} progress updated, {counts[FAILED]} failed.")
+
+
+@main.command()
+@common_options
+@click.argument("folder", type=click.Path(file_okay=False, path_type=Path), default=".")
+@click.option("--no-pdf", is_flag=True, help="Make Word files only.")
+@click.pass_context
+def demo(ctx: click.Context, folder: Path, no_pdf: bool) -> None:
+    """Set up FOLDER as a workspace with invented demo households, and build their plans."""
+    from .demo import write_demo_intake
+
+    config, _created = init_workspace(folder)
+    for path in write_demo_intake(config.intake_dir):
+        click.echo(f"demo workbook {path}")
+    ctx.ensure_object(dict)["config_path"] = config.source
+    ctx.invoke(build, paths=(config.intake_dir,), no_pdf=no_pdf)
