@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Set up everything supportplan needs on a Debian machine with Python 3.11:
+# LibreOffice (headless), fonts for Latin, Arabic, Cyrillic and Ethiopic scripts, poppler,
+# and a virtual environment with the Python packages. Safe to run again: it only installs
+# what is missing.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+DEBIAN_PACKAGES=(
+  libreoffice-writer-nogui   # DOCX -> PDF
+  fonts-noto-core            # Noto Sans incl. Arabic and Ethiopic
+  fonts-dejavu-core          # Latin, Cyrillic, the tick-box glyph
+  poppler-utils              # pdftoppm / pdftotext for looking at plans
+  python3-venv
+)
+
+missing=()
+for package in "${DEBIAN_PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" \
+    || missing+=("$package")
+done
+if ((${#missing[@]})); then
+  echo "Installing Debian packages: ${missing[*]}"
+  SUDO=""
+  if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+  $SUDO apt-get update -q
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends "${missing[@]}"
+fi
+
+PYTHON="${PYTHON:-python3}"
+"$PYTHON" -c 'import sys; sys.exit(sys.version_info < (3, 11))' \
+  || { echo "supportplan needs Python 3.11 or newer ($PYTHON is $("$PYTHON" --version))"; exit 1; }
+if [ ! -x .venv/bin/python ]; then
+  "$PYTHON" -m venv .venv
+fi
+.venv/bin/python -m pip install -q --upgrade pip
+.venv/bin/python -m pip install -q -e '.[test]'
+echo "Setup complete: .venv/bin/supportplan is ready."
