@@ -24,7 +24,7 @@ from .model import Household
 from .plan import assign_step_ids, content_hash, plan_content
 from .registry import Registry, VersionRecord, open_registry
 from .render.docx import Organisation, plan_context, render_docx
-from .render.soffice import ConversionError, convert_many, find_soffice
+from .render.soffice import Conversion, ConversionError, convert_many, find_soffice
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +40,9 @@ _VERSION_FILE = re.compile(r"^support-plan-(?P<ref>.+)-v(?P<n>\d+)\.(docx|pdf)$"
 # A hook run on each converted PDF before it is published (the reconciler's stamping
 # stage registers here to add QR codes and record box positions).
 PdfPostProcessor = Callable[["PlannedVersion", Path], None]
+# Converts staged DOCX files to PDFs beside them, in order (default: a cold LibreOffice
+# batch; the watcher plugs in its warm converter pool here).
+Converter = Callable[[Sequence[Path]], list[Conversion]]
 
 
 @dataclass
@@ -111,8 +114,10 @@ class Builder:
     """Holds what a batch shares: config, registry, template, LibreOffice."""
 
     def __init__(self, config: Config, *, registry: Registry | None = None, pdf: bool = True,
-                 post_process: PdfPostProcessor | None = None) -> None:
+                 post_process: PdfPostProcessor | None = None,
+                 converter: Converter | None = None) -> None:
         self.config = config
+        self.converter = converter
         self.registry = registry or open_registry(config.registry_url)
         self.pdf = pdf
         self.post_process = post_process
@@ -235,8 +240,9 @@ class Builder:
     # -- stage 2: convert --------------------------------------------------------------
     def _convert(self, planned: list[PlannedVersion]) -> None:
         assert self.soffice is not None
-        conversions = convert_many(
-            [plan.staged_docx for plan in planned], soffice=self.soffice,
+        docxs = [plan.staged_docx for plan in planned]
+        conversions = self.converter(docxs) if self.converter is not None else convert_many(
+            docxs, soffice=self.soffice,
             timeout=float(self.config.get("pdf", "timeout_seconds")),
             workers=int(self.config.get("pdf", "workers")),
             batch_size=int(self.config.get("pdf", "batch_size")))

@@ -1,0 +1,209 @@
+"""Warm LibreOffice converters for the watcher: a save becomes a PDF without a cold start.
+
+`soffice --convert-to` pays about a second of start-up per call, which dominates the time
+from a save to its PDF. Here each converter is a long-lived LibreOffice listener driven
+over UNO by `uno_bridge.py`, run with the system Python that has LibreOffice's `uno`
+module (Debian: python3-uno). The pool keeps one or more of them alive, restarts one that
+died or hung, and recycles each after a set number of documents (LibreOffice grows over
+time). The pool's `convert` has the same shape as `soffice.convert_many`, so the Builder
+can use either.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import select
+import shutil
+import signal
+import subprocess
+import tempfile
+import threading
+import time
+import uuid
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from queue import Queue
+
+from .soffice import Conversion, ConversionError
+
+BRIDGE_SCRIPT = Path(__file__).with_name("uno_bridge.py")
+_UNO_PYTHON_CANDIDATES = ("/usr/bin/python3", "python3")
+
+
+def find_uno_python(configured: str = "") -> Path | None:
+    """A Python that can `import uno` (LibreOffice's bindings), or None."""
+    candidates = [configured] if configured else list(_UNO_PYTHON_CANDIDATES)
+    for candidate in candidates:
+        found = shutil.which(candidate) if "/" not in candidate else candidate
+        if not found or not os.access(found, os.X_OK):
+            continue
+        with contextlib.suppress(OSError, subprocess.TimeoutExpired):
+            check = subprocess.run([found, "-c", "import uno"], capture_output=True,
+                                   timeout=30, stdin=subprocess.DEVNULL)
+            if check.returncode == 0:
+                return Path(found)
+    return None
+
+
+class _Bridge:
+    """One soffice listener plus its bridge process, in their own process group."""
+
+    def __init__(self, soffice: Path, python: Path, start_timeout: float) -> None:
+        self.profile = Path(tempfile.mkdtemp(prefix="supportplan-warm-"))
+        pipe = f"supportplan-{os.getpid()}-{uuid.uuid4().hex[:12]}"
+        self.process = subprocess.Popen(
+            [str(python), str(BRIDGE_SCRIPT), str(soffice), str(self.profile), pipe,
+             str(start_timeout)],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+            start_new_session=True)
+        self.documents = 0
+        self._buffer = b""
+        try:
+            ready = self._read_reply(start_timeout + 5)
+        except ConversionError:
+            self.kill()
+            raise
+        if not ready.get("ready"):
+            self.kill()
+            raise ConversionError("the warm LibreOffice converter did not start")
+
+    @property
+    def alive(self) -> bool:
+        return self.process.poll() is None
+
+    def _read_reply(self, timeout: float) -> dict[str, object]:
+        assert self.process.stdout is not None
+        fd = self.process.stdout.fileno()
+        deadline = time.monotonic() + timeout
+        while b"\n" not in self._buffer:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise ConversionError(f"LibreOffice did not answer within {timeout:.0f} "
+                                      "seconds and was stopped")
+            readable, _, _ = select.select([fd], [], [], remaining)
+            if readable:
+                chunk = os.read(fd, 65536)
+                if not chunk:
+                    raise ConversionError("the LibreOffice converter stopped unexpectedly")
+                self._buffer += chunk
+        line, _, self._buffer = self._buffer.partition(b"\n")
+        return json.loads(line)
+
+    def convert(self, source: Path, timeout: float) -> Conversion:
+        target = source.with_suffix(".pdf")
+        assert self.process.stdin is not None
+        try:
+            self.process.stdin.write((json.dumps({"source": str(source),
+                                                  "target": str(target)}) + "\n").encode())
+            self.process.stdin.flush()
+            reply = self._read_reply(timeout)
+        except (OSError, ConversionError, ValueError) as exc:
+            self.kill()  # hung or dead: never reuse a converter in an unknown state
+            message = str(exc) if isinstance(exc, ConversionError) else \
+                "the LibreOffice converter stopped unexpectedly"
+            return Conversion(source, None, f"{message} while converting {source.name}")
+        self.documents += 1
+        if reply.get("ok") and target.is_file() and target.stat().st_size > 0:
+            return Conversion(source, target)
+        return Conversion(source, None, f"LibreOffice could not convert {source.name} to PDF "
+                          f"({reply.get('error', 'no PDF written')}).")
+
+    def kill(self) -> None:
+        """Stop at once (safe to call from a signal handler): the whole process group."""
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(self.process.pid, signal.SIGKILL)
+
+    def close(self, timeout: float = 10) -> None:
+        """Ask LibreOffice to quit; kill it if it does not."""
+        if self.alive:
+            with contextlib.suppress(OSError):
+                assert self.process.stdin is not None
+                self.process.stdin.close()
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                self.process.wait(timeout=timeout)
+        self.kill()  # also catches a soffice left behind by a bridge that exited
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            self.process.wait(timeout=5)
+        for stream in (self.process.stdin, self.process.stdout):
+            with contextlib.suppress(OSError, ValueError):
+                if stream is not None:
+                    stream.close()
+        shutil.rmtree(self.profile, ignore_errors=True)
+
+
+class WarmConverterPool:
+    """`size` warm converters; `convert(sources)` spreads the documents across them."""
+
+    def __init__(self, soffice: Path, python: Path, *, size: int = 1, timeout: float = 180,
+                 max_documents: int = 200, start_timeout: float = 60) -> None:
+        self.soffice, self.python = soffice, python
+        self.size = max(1, size)
+        self.timeout, self.max_documents = timeout, max(1, max_documents)
+        self.start_timeout = start_timeout
+        self._idle: Queue[_Bridge | None] = Queue()
+        self._all: list[_Bridge] = []
+        self._lock = threading.Lock()
+        self.restarts = 0
+        for _ in range(self.size):
+            self._idle.put(None)  # a slot; started on first use or by warm_up()
+
+    def warm_up(self) -> None:
+        """Start every slot that is empty, dead or due for recycling (call when idle)."""
+        slots = [self._idle.get() for _ in range(self.size)]
+        try:
+            slots = [self._ready(bridge) for bridge in slots]
+        finally:
+            for bridge in slots:
+                self._idle.put(bridge)
+
+    def _ready(self, bridge: _Bridge | None) -> _Bridge:
+        if bridge is not None and bridge.alive and bridge.documents < self.max_documents:
+            return bridge
+        if bridge is not None:
+            bridge.close()
+            with self._lock:
+                self._all.remove(bridge)
+                self.restarts += 1
+        fresh = _Bridge(self.soffice, self.python, self.start_timeout)
+        with self._lock:
+            self._all.append(fresh)
+        return fresh
+
+    def _convert_one(self, source: Path) -> Conversion:
+        bridge = self._idle.get()
+        try:
+            try:
+                bridge = self._ready(bridge)
+            except ConversionError as exc:
+                bridge = None
+                return Conversion(source, None, str(exc))
+            return bridge.convert(source, self.timeout)
+        finally:
+            self._idle.put(bridge)
+
+    def convert(self, sources: Sequence[Path]) -> list[Conversion]:
+        if len(sources) <= 1 or self.size == 1:
+            return [self._convert_one(source) for source in sources]
+        with ThreadPoolExecutor(max_workers=self.size) as pool:
+            return list(pool.map(self._convert_one, sources))
+
+    def pids(self) -> list[int]:
+        with self._lock:
+            return [bridge.process.pid for bridge in self._all if bridge.alive]
+
+    def abort(self) -> None:
+        """Kill every converter now: an in-flight conversion fails at once. Signal-safe."""
+        for bridge in list(self._all):
+            bridge.kill()
+
+    def close(self) -> None:
+        with self._lock:
+            bridges, self._all = list(self._all), []
+        for bridge in bridges:
+            bridge.close()
+
+
+__all__ = ["WarmConverterPool", "find_uno_python"]
