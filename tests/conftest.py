@@ -1,0 +1,66 @@
+"""Shared fixtures: a fresh workspace per test and a valid household to start from."""
+
+from __future__ import annotations
+
+import copy
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from pipeline.config import Config
+from pipeline.demo import DemoHousehold
+from pipeline.workspace import init_workspace
+
+PLAN_DATE = date.today() - timedelta(days=10)
+
+
+@pytest.fixture
+def workspace(tmp_path: Path) -> Config:
+    config, _created = init_workspace(tmp_path / "ws")
+    return config
+
+
+def valid_household(reference: str = "HH-0001", **household: Any) -> DemoHousehold:
+    """A small valid household: two adults (one Arabic name), a child, three steps."""
+    values = {"reference": reference, "name": "Hassan family", "caseworker": "Jo Whitfield",
+              "caseworker_email": "jo@example.org", "team": "North",
+              "peer_reviewer": "Sam Okafor", "plan_date": PLAN_DATE, **household}
+    return DemoHousehold(
+        household=values,
+        members=[{"name": "أمينة حسن", "role": "Parent", "adult": True},
+                 {"name": "Yusuf Hassan", "role": "Parent", "adult": True},
+                 {"name": "Layla Hassan", "role": "Child", "adult": False}],
+        steps=[{"area": "Housing", "goal": "A home with room for the children",
+                "strengths": "Good landlord reference",
+                "we_will": "Refer to the housing register", "you_will": "Gather payslips",
+                "who": "Yusuf Hassan", "by_when": PLAN_DATE + timedelta(days=30)},
+               {"we_will": "Explain how bidding works", "you_will": "Bid every week",
+                "who": "أمينة حسن", "by_when": PLAN_DATE + timedelta(days=60)},
+               {"area": "Education & Training", "goal": "Speak English with the doctor",
+                "you_will": "Go to the ESOL assessment day", "who": "أمينة حسن",
+                "by_when": PLAN_DATE + timedelta(days=20)}],
+        safety_plan=[{"worry": "Smoke alarm broken", "we_will": "Call the landlord",
+                      "you_will": "Test it weekly", "review_by": PLAN_DATE + timedelta(days=7)}],
+        weekly_reviews=[{"week_of": PLAN_DATE, "did_we_do_it": "Yes",
+                         "safety_plan_working": "Yes", "recorded_by": "Jo Whitfield"}],
+    )
+
+
+def write_household(config: Config, demo: DemoHousehold, name: str | None = None) -> Path:
+    target = config.intake_dir / (name or f"{demo.household['reference']}.xlsx")
+    return demo.write(target)
+
+
+def edited(demo: DemoHousehold) -> DemoHousehold:
+    return copy.deepcopy(demo)
+
+
+def resave(path: Path, demo: DemoHousehold) -> Path:
+    """Save `demo` over an existing workbook, as Excel does (write aside, then rename)."""
+    aside = path.with_name(f"~{path.stem}.tmp.xlsx")
+    aside.unlink(missing_ok=True)
+    demo.write(aside)
+    aside.replace(path)
+    return path
