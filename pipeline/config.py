@@ -56,6 +56,51 @@ workers = 2
 # Documents converted per LibreOffice process start (start-up costs about a second).
 batch_size = 25
 
+[report]
+# Overdue reports (`supportplan report`): output/reports/overdue-<date>.xlsx and .pdf,
+# evaluated as of a date (default today). Households with a "Closed on" date on or before
+# that date are left out.
+# A step whose target date is within this many days is listed as "due soon".
+due_soon_days = 7
+# A plan version issued more than this many days ago with a signature missing is "unsigned".
+unsigned_after_days = 14
+# A review date within this many days is listed as "review due".
+review_due_days = 14
+# No Weekly reviews entry for more than this many days is "weekly review missing".
+weekly_review_days = 7
+# Items overdue more than this many days are marked for the team lead ...
+escalate_team_lead_days = 7
+# ... and more than this many days for the service manager.
+escalate_service_manager_days = 14
+# `supportplan watch` makes and sends the report daily at this local time (HH:MM);
+# empty means never.
+daily_at = "07:00"
+# E-mail subject; {team} and {date} are filled in.
+subject = "Support plans: overdue items for {team} as of {date}"
+# How many of the most overdue items the one-page PDF digest lists.
+digest_items = 12
+
+[report.teams]
+# Who receives each team's findings (and only that team's): the team name exactly as in
+# the workbooks' Team cell = a list of e-mail addresses. Teams not listed get no e-mail.
+# "North" = ["north.manager@example.org"]
+# "South" = ["south.manager@example.org", "south.lead@example.org"]
+
+[smtp]
+# Mail server for overdue reports. Empty host means no e-mail is sent (files only).
+host = ""
+# 587 for STARTTLS, 465 for TLS.
+port = 587
+# "starttls", "tls" (encrypted from the start) or "none" (only for a server on this machine).
+security = "starttls"
+# Login name; empty means no login.
+user = ""
+# The password is never written here: it is read from this environment variable.
+password_env = "SUPPORTPLAN_SMTP_PASSWORD"
+# The From address.
+sender = "supportplan@example.org"
+timeout_seconds = 30
+
 [watch]
 # Seconds a saved workbook must stay unchanged before it is built.
 debounce_seconds = 1.0
