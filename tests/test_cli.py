@@ -1,0 +1,109 @@
+"""The command line, through click's CliRunner: each command calls the library for real."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from conftest import edited, valid_household
+
+from pipeline.cli import main
+from pipeline.config import DEFAULT_CONFIG_TOML, load_config
+
+
+@pytest.fixture
+def runner() -> CliRunner:
+    return CliRunner()
+
+
+def test_init_creates_a_complete_workspace_and_changes_nothing_twice(runner: CliRunner,
+                                                                    tmp_path: Path) -> None:
+    result = runner.invoke(main, ["init", str(tmp_path / "office")])
+    assert result.exit_code == 0, result.output
+    for part in ("config.toml", "intake", "intake/scans", "output",
+                 "templates/support_plan.docx"):
+        assert (tmp_path / "office" / part).exists(), part
+    assert (tmp_path / "office" / "config.toml").read_text() == DEFAULT_CONFIG_TOML
+    again = runner.invoke(main, ["init", str(tmp_path / "office")])
+    assert "nothing changed" in again.output
+
+
+def test_repository_config_is_the_documented_default() -> None:
+    root = Path(__file__).resolve().parent.parent
+    assert (root / "config.toml").read_text() == DEFAULT_CONFIG_TOML, (
+        "regenerate with: .venv/bin/python -c \"from pipeline.config import "
+        "DEFAULT_CONFIG_TOML as d; open('config.toml','w').write(d)\"")
+
+
+def test_new_validate_build_round_trip(runner: CliRunner, tmp_path: Path,
+                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    runner.invoke(main, ["init", str(tmp_path)])
+    monkeypatch.chdir(tmp_path / "intake")  # config.toml is found in a parent folder
+    result = runner.invoke(main, ["new", "HH-0042", "--name", "Hassan family",
+                                  "--caseworker", "Jo Whitfield", "--plan-date", "01/11/2026"])
+    assert result.exit_code == 0, result.output
+    workbook = tmp_path / "intake" / "HH-0042.xlsx"
+    assert workbook.is_file()
+
+    refused = runner.invoke(main, ["new", "HH-0042", "--name", "x", "--caseworker", "y"])
+    assert refused.exit_code != 0 and "already exists" in refused.output
+
+    blank = runner.invoke(main, ["validate", str(workbook)])
+    assert blank.exit_code == 1
+    assert "Members!A2: no household members are listed" in blank.output
+
+    filled = edited(valid_household("HH-0042"))
+    filled.household["name"] = "Hassan family"
+    workbook.unlink()
+    filled.write(workbook)
+    ok = runner.invoke(main, ["validate", str(workbook)])
+    assert ok.exit_code == 0, ok.output
+    assert "OK" in ok.output
+
+    built = runner.invoke(main, ["build", "--no-pdf", "--log-level", "debug"])
+    assert built.exit_code == 0, built.output
+    assert "Summary: 1 built, 0 unchanged, 0 progress updated, 0 failed." in built.output
+    assert (tmp_path / "output" / "HH-0042" / "support-plan-HH-0042-v1.docx").is_file()
+
+
+def test_build_exit_status_and_summary_name_the_failure(runner: CliRunner,
+                                                       tmp_path: Path) -> None:
+    runner.invoke(main, ["init", str(tmp_path)])
+    bad = edited(valid_household("HH-0007"))
+    bad.steps[0]["area"] = "Hosuing"
+    bad.write(tmp_path / "intake" / "HH-0007.xlsx")
+    result = runner.invoke(main, ["--config", str(tmp_path / "config.toml"), "build",
+                                  "--no-pdf"])
+    assert result.exit_code == 1
+    assert "FAILED    HH-0007.xlsx" in result.output
+    assert "errors-HH-0007.txt" in result.output
+    assert "0 built" in result.output and "1 failed" in result.output
+
+
+def test_new_rejects_unsafe_reference(runner: CliRunner, tmp_path: Path) -> None:
+    runner.invoke(main, ["init", str(tmp_path)])
+    result = runner.invoke(main, ["--config", str(tmp_path / "config.toml"), "new",
+                                  "../evil", "--name", "x", "--caseworker", "y"])
+    assert result.exit_code == 2 and "cannot be a household reference" in result.output
+    assert not list((tmp_path).rglob("evil*"))
+
+
+def test_bad_config_is_named(runner: CliRunner, tmp_path: Path) -> None:
+    config = tmp_path / "config.toml"
+    config.write_text("[pdf]\nworkers = 'two'\n")
+    result = runner.invoke(main, ["validate", "--config", str(config), str(config)])
+    assert result.exit_code == 1
+    assert "[pdf] workers must be a int" in result.output
+    config.write_text("[colour]\nx = 1\n")
+    assert "unknown section [colour]" in runner.invoke(
+        main, ["build", "--config", str(config)]).output
+    config.unlink()
+    assert load_config(None, cwd=tmp_path).source is None  # no file anywhere: defaults
+
+
+def test_every_command_has_help_and_global_options(runner: CliRunner) -> None:
+    for command in main.commands:
+        result = runner.invoke(main, [command, "--help"])
+        assert result.exit_code == 0
+        assert "--config" in result.output and "--log-level" in result.output
