@@ -523,7 +523,7 @@ def _goals_section() -> list[str]:
         table,
         _ctl("{%p endfor %}"),
         _ctl("{%p if quiet_areas %}"),
-        _p("Areas not in focus right now: ", '{{ quiet_areas|join(", ") }}', style="SmallNote"),
+        _p("Areas not in focus right now: ", '{{ quiet_areas|join("; ") }}', style="SmallNote"),
         _ctl("{%p endif %}"),
         _ctl("{%p else %}"),
         _p("No goals are recorded in this plan yet.", style="Normal"),
