@@ -147,6 +147,7 @@ class WarmConverterPool:
         self._all: list[_Bridge] = []
         self._lock = threading.Lock()
         self.restarts = 0
+        self._stopping = False
         for _ in range(self.size):
             self._idle.put(None)  # a slot; started on first use or by warm_up()
 
@@ -160,6 +161,8 @@ class WarmConverterPool:
                 self._idle.put(bridge)
 
     def _ready(self, bridge: _Bridge | None) -> _Bridge:
+        if self._stopping:
+            raise ConversionError("conversion abandoned: the watcher is stopping")
         if bridge is not None and bridge.alive and bridge.documents < self.max_documents:
             return bridge
         if bridge is not None:
@@ -195,7 +198,9 @@ class WarmConverterPool:
             return [bridge.process.pid for bridge in self._all if bridge.alive]
 
     def abort(self) -> None:
-        """Kill every converter now: an in-flight conversion fails at once. Signal-safe."""
+        """Kill every converter now and start no more: an in-flight conversion fails at
+        once. Safe to call from a signal handler."""
+        self._stopping = True
         for bridge in list(self._all):
             bridge.kill()
 

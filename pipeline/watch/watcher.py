@@ -1,0 +1,411 @@
+"""`supportplan watch`: the hot folder. Schedules builds; the Builder does the work.
+
+Start-up: refuse layouts that would loop or write outside the workspace, recover from a
+killed run, warm up LibreOffice, catch up on anything added or changed while stopped
+(content hashes against the registry), then follow file events. A periodic full rescan is
+the safety net for events that never arrive (network shares, overflowing queues).
+Ctrl-C / SIGTERM: the current build finishes or is abandoned (its conversion is killed and
+nothing is published), LibreOffice is stopped, exit status 0.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib
+import logging
+import os
+import signal
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from watchdog.events import FileSystemEvent, FileSystemEventHandler
+from watchdog.observers import Observer
+from watchdog.observers.api import BaseObserver
+from watchdog.observers.polling import PollingObserver
+
+from ..build import FAILED, Builder, BuildOutcome
+from ..config import Config
+from ..files import sha256_file
+from ..intake.reader import ERROR, Problem, ReadResult
+from ..registry import Registry, open_registry
+from ..render.soffice import ConversionError, find_soffice
+from ..render.warm import WarmConverterPool, find_uno_python
+from .eventlog import EventLog
+from .filters import SCAN, WORKBOOK, classify, file_state
+from .pending import Pending
+from .recover import recover_output
+
+log = logging.getLogger(__name__)
+
+_TICK = 0.05          # seconds between looks at the pending files
+_BATCH = 8            # workbooks per build call: PDFs keep appearing during a bulk drop
+ScanHandler = Callable[[Config, Sequence[Path]], Any]
+
+
+class WatchError(Exception):
+    """The watcher cannot start: a bad folder layout or missing folder."""
+
+
+@dataclass(frozen=True)
+class WatchSettings:
+    debounce: float
+    polling: bool
+    polling_interval: float
+    rescan: float
+    warm: bool
+    converters: int
+    converter_max_documents: int
+    uno_python: str
+    incomplete_wait: float
+    max_bytes: int
+
+    @classmethod
+    def from_config(cls, config: Config, *, polling: bool | None = None) -> WatchSettings:
+        def get(key: str) -> Any:
+            return config.get("watch", key)
+
+        return cls(debounce=max(0.0, float(get("debounce_seconds"))),
+                   polling=bool(get("polling")) if polling is None else polling,
+                   polling_interval=max(0.1, float(get("polling_interval_seconds"))),
+                   rescan=max(1.0, float(get("rescan_seconds"))),
+                   warm=bool(get("warm_converter")), converters=int(get("converters")),
+                   converter_max_documents=int(get("converter_max_documents")),
+                   uno_python=str(get("uno_python")),
+                   incomplete_wait=max(0.0, float(get("incomplete_wait_seconds"))),
+                   max_bytes=int(get("max_workbook_mb")) * 1024 * 1024)
+
+
+def _inside(path: Path, folder: Path) -> bool:
+    return path == folder or folder in path.parents
+
+
+def check_layout(config: Config) -> None:
+    """Refuse folder layouts that would loop (outputs re-entering intake) or write outside
+    the workspace."""
+    intake, output, root = config.intake_dir, config.output_dir, config.root.resolve()
+    where = f" (settings: {config.source})" if config.source else ""
+    if _inside(output, intake):
+        raise WatchError(f"the output folder {output} is inside the intake folder {intake}: "
+                         "every plan written would be picked up again. Set [paths] output "
+                         f"to a folder outside intake{where}.")
+    if _inside(intake, output):
+        raise WatchError(f"the intake folder {intake} is inside the output folder {output}. "
+                         f"Keep them apart in [paths]{where}.")
+    if not _inside(output, root):
+        raise WatchError(f"the output folder {output} is outside the workspace {root}; the "
+                         f"watcher only writes inside its workspace. Fix [paths] output{where}.")
+    if not intake.is_dir():
+        raise WatchError(f"the intake folder {intake} does not exist. Create the workspace "
+                         "with `supportplan init`, or fix [paths] intake" + where + ".")
+
+
+def find_scan_handler() -> ScanHandler | None:
+    """The reconciler's entry point, once it exists (`pipeline.reconcile.reconcile_paths`)."""
+    try:
+        module = importlib.import_module("pipeline.reconcile")
+    except ImportError:
+        return None
+    handler = getattr(module, "reconcile_paths", None)
+    return handler if callable(handler) else None
+
+
+class _Events(FileSystemEventHandler):
+    """Observer thread: turn file events into `touch`es; nothing slow happens here."""
+
+    def __init__(self, watcher: Watcher) -> None:
+        self.watcher = watcher
+
+    def on_any_event(self, event: FileSystemEvent) -> None:
+        if event.is_directory:
+            if event.event_type in ("created", "moved"):
+                self.watcher.request_rescan()  # a folder moved in brings files with no events
+            return
+        if event.event_type in ("created", "modified", "closed"):
+            self.watcher.notice(Path(os.fsdecode(event.src_path)))
+        elif event.event_type == "moved":
+            self.watcher.forget(Path(os.fsdecode(event.src_path)))
+            self.watcher.notice(Path(os.fsdecode(event.dest_path)))
+        elif event.event_type == "deleted":
+            self.watcher.forget(Path(os.fsdecode(event.src_path)))
+
+
+class Watcher:
+    def __init__(self, config: Config, settings: WatchSettings, events: EventLog, *,
+                 registry: Registry | None = None) -> None:
+        check_layout(config)
+        self.config, self.settings, self.events = config, settings, events
+        self.intake = config.intake_dir
+        self.registry = registry or open_registry(config.registry_url)
+        self.pending = Pending(settings.debounce, settings.incomplete_wait)
+        self.pool: WarmConverterPool | None = None
+        self.builder: Builder | None = None
+        self.scan_handler = find_scan_handler()
+        self._done: dict[Path, tuple[tuple[int, int] | None, str]] = {}  # path -> state, sha
+        self._waiting_scans: set[Path] = set()
+        self._stop = threading.Event()
+        self._rescan_now = threading.Event()
+        self._building = False
+        self.observer: BaseObserver | None = None
+
+    # -- called from the observer thread -------------------------------------------
+    def notice(self, path: Path) -> None:
+        kind = classify(path, self.intake)
+        if kind is not None:
+            self.pending.touch(path, kind, time.monotonic())
+
+    def forget(self, path: Path) -> None:
+        self.pending.forget(path)
+
+    def request_rescan(self) -> None:
+        self._rescan_now.set()
+
+    # -- control -------------------------------------------------------------------
+    def stop(self, *_args: object) -> None:
+        """Stop soon. From a signal handler: kill an in-flight conversion so the build is
+        abandoned at once (nothing half-made is published)."""
+        self._stop.set()
+        if self._building and self.pool is not None:
+            self.pool.abort()
+
+    @property
+    def stopping(self) -> bool:
+        return self._stop.is_set()
+
+    def run(self) -> int:
+        previous = {sig: signal.signal(sig, self.stop) for sig in (signal.SIGTERM,
+                                                                   signal.SIGINT)}
+        try:
+            self.start()
+            while not self.stopping:
+                self.step()
+                self._stop.wait(_TICK)
+        finally:
+            self.close()
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+        self.events.emit("stopped")
+        return 0
+
+    def start(self) -> None:
+        moved = recover_output(self.config.output_dir, self.registry)
+        for path in moved:
+            self.events.emit("recovered unrecorded file from an interrupted build",
+                             path.parent.name, output=path)
+        self.builder = Builder(self.config, registry=self.registry,
+                               converter=self._start_converter())
+        self._start_observer()
+        self.events.emit("watching", detail=("polling" if self.settings.polling else "events")
+                         + f", debounce {self.settings.debounce:g}s")
+        self.catch_up()
+        self._next_rescan = time.monotonic() + self.settings.rescan
+
+    def _start_converter(self) -> Callable[[Sequence[Path]], Any] | None:
+        if not (self.settings.warm and self.config.get("pdf", "enabled")):
+            return None
+        python = find_uno_python(self.settings.uno_python)
+        if python is None:
+            self.events.emit("warm converter unavailable, converting cold",
+                             detail="install python3-uno")
+            return None
+        self.pool = WarmConverterPool(
+            find_soffice(str(self.config.get("pdf", "soffice"))), python,
+            size=self.settings.converters,
+            timeout=float(self.config.get("pdf", "timeout_seconds")),
+            max_documents=self.settings.converter_max_documents)
+        try:
+            self.pool.warm_up()
+        except ConversionError as exc:
+            self.events.emit("warm converter failed to start, converting cold", detail=str(exc))
+            self.pool.close()
+            self.pool = None
+            return None
+        return self.pool.convert
+
+    def _start_observer(self) -> None:
+        observer: BaseObserver = (PollingObserver(timeout=self.settings.polling_interval)
+                                  if self.settings.polling else Observer())
+        observer.schedule(_Events(self), str(self.intake), recursive=True)
+        observer.daemon = True
+        observer.start()
+        self.observer = observer
+
+    def close(self) -> None:
+        if self.observer is not None:
+            self.observer.stop()
+            with contextlib.suppress(RuntimeError):
+                self.observer.join(timeout=5)
+        if self.pool is not None:
+            self.pool.close()
+
+    # -- the loop ------------------------------------------------------------------
+    def step(self) -> None:
+        now = time.monotonic()
+        if self.observer is not None and not self.observer.is_alive() and not self.stopping:
+            self.events.emit("file events stopped; restarting the observer")
+            self._start_observer()
+            self._rescan_now.set()
+        if self._rescan_now.is_set() or now >= self._next_rescan:
+            self._rescan_now.clear()
+            self.rescan()
+            self._next_rescan = now + self.settings.rescan
+        ready = self.pending.collect(now)
+        workbooks = [path for path, kind in ready if kind == WORKBOOK]
+        scans = [path for path, kind in ready if kind == SCAN]
+        for start in range(0, len(workbooks), _BATCH):
+            if self.stopping:
+                return
+            self.build(workbooks[start:start + _BATCH])
+        if scans:
+            self.hand_over_scans(scans)
+        if not ready and self.pool is not None and not self.stopping:
+            try:
+                self.pool.warm_up()  # replace a converter that died or is due a restart
+            except ConversionError as exc:
+                self.events.emit("warm converter failed to restart", detail=str(exc))
+
+    def _candidates(self) -> list[tuple[Path, str]]:
+        found = []
+        for folder, dirs, files in os.walk(self.intake):
+            dirs[:] = [d for d in dirs if not d.startswith((".", "~"))]
+            for name in files:
+                path = Path(folder) / name
+                kind = classify(path, self.intake)
+                if kind is not None:
+                    found.append((path, kind))
+        return found
+
+    def catch_up(self) -> None:
+        """Process whatever was added or changed while the watcher was not running."""
+        known = self.registry.known_workbook_hashes()
+        queued = 0
+        for path, kind in self._candidates():
+            if kind == WORKBOOK:
+                state = file_state(path)
+                try:
+                    digest = sha256_file(path)
+                except OSError:
+                    continue
+                if known.get(str(path.resolve())) == digest:
+                    self._done[path] = (state, digest)
+                    continue
+            self.pending.touch(path, kind, time.monotonic(), immediate=True)
+            queued += 1
+        if queued:
+            self.events.emit("catching up", detail=f"{queued} file(s) new or changed")
+
+    def rescan(self) -> None:
+        """Safety net: queue any workbook whose size or time changed without an event."""
+        for path, kind in self._candidates():
+            if kind != WORKBOOK:
+                continue
+            done = self._done.get(path)
+            if done is None or done[0] != file_state(path):
+                self.pending.touch(path, kind, time.monotonic())
+
+    # -- building ------------------------------------------------------------------
+    def build(self, paths: list[Path]) -> None:
+        todo: list[tuple[Path, str, tuple[int, int] | None]] = []
+        for path in paths:
+            state = file_state(path)
+            try:
+                digest = sha256_file(path)
+            except OSError:
+                self.pending.touch(path, WORKBOOK, time.monotonic())  # locked: try again
+                continue
+            done = self._done.get(path)
+            if done is not None and done[1] == digest:
+                self._done[path] = (state, digest)  # touched, not changed: nothing to do
+                continue
+            if state is not None and state[0] > self.settings.max_bytes:
+                self._finish(path, state, digest, self._too_large(path, state[0]))
+                continue
+            todo.append((path, digest, state))
+        if not todo:
+            return
+        assert self.builder is not None
+        self._building = True
+        try:
+            outcomes = self._build_isolated([path.resolve() for path, _d, _s in todo])
+        finally:
+            self._building = False
+        for (path, digest, state), outcome in zip(todo, outcomes, strict=True):
+            self._finish(path, state, digest, outcome)
+
+    def _build_isolated(self, paths: list[Path]) -> list[BuildOutcome]:
+        """Build together; if the batch itself fails, build one by one so a single bad file
+        cannot take its neighbours down."""
+        assert self.builder is not None
+        try:
+            return self.builder.build(paths)
+        except Exception:
+            if len(paths) > 1 and not self.stopping:
+                return [self._build_isolated([path])[0] for path in paths]
+            log.exception("build failed")
+            return [BuildOutcome(path, FAILED, message="unexpected error while building; "
+                                 "details in the debug log") for path in paths]
+
+    def _too_large(self, path: Path, size: int) -> BuildOutcome:
+        assert self.builder is not None
+        limit = self.settings.max_bytes // (1024 * 1024)
+        problem = Problem(ERROR, "", "", f"{path.name} is {size / 1024 / 1024:.0f} MB, larger "
+                          f"than the {limit} MB limit for a household workbook",
+                          "remove pictures or pasted data and save it again, or raise "
+                          "[watch] max_workbook_mb in config.toml")
+        return self.builder._failed(ReadResult(path.resolve(), None, [problem]))
+
+    def _finish(self, path: Path, state: tuple[int, int] | None, digest: str,
+                outcome: BuildOutcome) -> None:
+        abandoned = outcome.status == FAILED and outcome.error_report is None
+        if abandoned and self.stopping:
+            self.events.emit("build abandoned (stopping); it is redone on the next start",
+                             outcome.reference)
+            return
+        if not abandoned:
+            # Remember this content: the same bytes never build twice. A failure with no
+            # error report (LibreOffice crashed) is not remembered, so a rescan retries it.
+            self._done[path] = (state, digest)
+        if outcome.status == FAILED:
+            self.events.emit("failed: " + (f"{len(outcome.problems)} problem(s) in the "
+                             "workbook, see the error report" if outcome.error_report
+                             else _safe_detail(outcome.message)),
+                             outcome.reference, output=outcome.error_report)
+        elif outcome.status == "built":
+            self.events.emit(f"built v{outcome.version}", outcome.reference,
+                             output=outcome.pdf or outcome.docx)
+        else:
+            self.events.emit(f"{outcome.status} (v{outcome.version})", outcome.reference)
+
+    # -- scans ---------------------------------------------------------------------
+    def hand_over_scans(self, scans: list[Path]) -> None:
+        handler = self.scan_handler or find_scan_handler()
+        self.scan_handler = handler
+        if handler is None:
+            for scan in scans:
+                if scan not in self._waiting_scans:
+                    self._waiting_scans.add(scan)
+                    self.events.emit("scan waiting for reconciler", output=scan)
+            return
+        try:
+            handler(self.config, [scan.resolve() for scan in scans])
+            self.events.emit("scans handed to the reconciler", detail=f"{len(scans)} file(s)")
+        except Exception:  # the reconciler reports per scan; never let it stop the watcher
+            log.exception("reconciler failed")
+            self.events.emit("reconciler failed", detail=f"{len(scans)} scan(s)")
+
+
+def _safe_detail(message: str) -> str:
+    # Builder messages for conversion/publish failures name files by reference only.
+    return message.splitlines()[0][:200] if message else "unknown error"
+
+
+def run_watch(config: Config, *, polling: bool | None = None, as_json: bool = False) -> int:
+    settings = WatchSettings.from_config(config, polling=polling)
+    events = EventLog(config.root.resolve(), as_json=as_json)
+    return Watcher(config, settings, events).run()
+
+
+__all__ = ["WatchError", "WatchSettings", "Watcher", "check_layout", "run_watch"]
