@@ -216,3 +216,26 @@ def demo(ctx: click.Context, folder: Path, no_pdf: bool) -> None:
         click.echo(f"demo workbook {path}")
     ctx.ensure_object(dict)["config_path"] = config.source
     ctx.invoke(build, paths=(config.intake_dir,), no_pdf=no_pdf)
+
+
+@main.command()
+@common_options
+@click.option("--polling", is_flag=True, default=None,
+              help="Poll the folder instead of using file events (for network shares where "
+                   "events do not arrive; also [watch] polling in config.toml).")
+@click.option("--json", "as_json", is_flag=True, help="Log one JSON object per line.")
+@click.pass_context
+def watch(ctx: click.Context, polling: bool | None, as_json: bool) -> None:
+    """Watch the intake folder and turn every saved workbook into a plan.
+
+    Catches up on anything saved while it was not running, then builds each workbook a
+    moment after it is saved (once the file is complete). Logs one line per event. Stop
+    with Ctrl-C.
+    """
+    from .watch import WatchError, run_watch
+
+    config = get_config(ctx)
+    try:
+        sys.exit(run_watch(config, polling=polling or None, as_json=as_json))
+    except (WatchError, ConversionError, TemplateError) as exc:
+        raise click.ClickException(str(exc)) from exc
