@@ -1,0 +1,215 @@
+"""E-mail the overdue report: one message per team, to that team's managers only.
+
+Messages are first written to an outbox folder (as .eml files) and removed only once the
+server has accepted them, so a failed send is retried on the next run and the report
+files themselves are never at risk. The SMTP password comes from an environment variable,
+never from config.toml.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import smtplib
+import ssl
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date
+from email import policy
+from email.message import EmailMessage
+from email.parser import BytesParser
+from email.utils import formatdate, make_msgid
+from pathlib import Path
+from typing import Any
+
+from ..files import write_new_bytes
+from ..overdue import KINDS, UPCOMING_KINDS, Finding, worst
+
+log = logging.getLogger(__name__)
+
+SECURITY_CHOICES = ("starttls", "tls", "none")
+MIME_TYPES = {".xlsx": ("application", "vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+              ".pdf": ("application", "pdf")}
+
+
+class EmailError(Exception):
+    """Settings for e-mail are missing or wrong; the message says what to change."""
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """One team's e-mail: who gets it and what it carries."""
+
+    team: str
+    recipients: tuple[str, ...]
+    subject: str
+    body: str
+    attachments: tuple[Path, ...]
+
+
+@dataclass(frozen=True)
+class SendResult:
+    eml: Path
+    team: str
+    recipients: tuple[str, ...]
+    error: str | None  # None when the server accepted the message
+
+
+def team_slug(team: str) -> str:
+    return re.sub(r"[^A-Za-z0-9]+", "-", team).strip("-").lower()[:40] or "team"
+
+
+def routes_from_config(teams: Mapping[str, Any]) -> dict[str, tuple[str, ...]]:
+    """[report.teams]: team name -> address or list of addresses; checked here."""
+    routes: dict[str, tuple[str, ...]] = {}
+    for team, value in teams.items():
+        addresses = [value] if isinstance(value, str) else value
+        if (not isinstance(addresses, list) or not addresses
+                or not all(isinstance(a, str) and "@" in a for a in addresses)):
+            raise EmailError(f'config.toml [report.teams] "{team}": give a list of e-mail '
+                             f'addresses, e.g. "{team}" = ["manager@example.org"]')
+        routes[team] = tuple(a.strip() for a in addresses)
+    return routes
+
+
+def team_key(team: str) -> str:
+    return " ".join(team.split()).casefold()
+
+
+def findings_for_team(findings: Sequence[Finding], team: str) -> list[Finding]:
+    """Only this team's findings (matched ignoring case and extra spaces)."""
+    key = team_key(team)
+    return [f for f in findings if team_key(f.team) == key]
+
+
+def message_body(team: str, findings: Sequence[Finding], as_of: date, attachments:
+                 Sequence[Path]) -> str:
+    """A short plain-text summary; household references only, details in the attachments."""
+    lines = [f"Overdue support plan items for {team} as of {as_of:%d/%m/%Y}.", ""]
+    for kind in KINDS:
+        count = sum(f.kind == kind for f in findings)
+        if count:
+            lines.append(f"  {kind}: {count}")
+    escalated = [f for f in findings if f.escalation]
+    if escalated:
+        lines += ["", f"Marked for escalation: {len(escalated)} "
+                  f"({sum(f.escalation == 'Service manager' for f in escalated)} for the "
+                  "service manager)."]
+    top = worst(findings, 10)
+    if top:
+        lines += ["", "Most overdue:"]
+        lines += [f"  {f.days_overdue:>4} days  {f.reference}  {f.kind}  ({f.caseworker})"
+                  for f in top]
+    upcoming = sum(f.kind in UPCOMING_KINDS for f in findings)
+    if upcoming:
+        lines += ["", f"Coming up (due soon / review due): {upcoming}."]
+    lines += ["", "Attached: " + ", ".join(p.name for p in attachments) + ".",
+              "The Excel file has one sheet per kind, with filters and a link to each plan.",
+              "", "This message contains personal data: do not forward it outside the team."]
+    return "\n".join(lines) + "\n"
+
+
+def build_message(delivery: Delivery, sender: str) -> EmailMessage:
+    message = EmailMessage()
+    message["From"] = sender
+    message["To"] = ", ".join(delivery.recipients)
+    message["Subject"] = delivery.subject
+    message["Date"] = formatdate(localtime=True)
+    message["Message-ID"] = make_msgid(domain=sender.rpartition("@")[2] or None)
+    message["X-Supportplan-Team"] = delivery.team
+    message.set_content(delivery.body)
+    for path in delivery.attachments:
+        maintype, subtype = MIME_TYPES.get(path.suffix.lower(),
+                                           ("application", "octet-stream"))
+        message.add_attachment(path.read_bytes(), maintype=maintype, subtype=subtype,
+                               filename=path.name)
+    return message
+
+
+def queue(outbox: Path, delivery: Delivery, sender: str, stem: str) -> Path:
+    """Write the message to the outbox; it stays there until a server accepts it."""
+    outbox.mkdir(parents=True, exist_ok=True)
+    data = build_message(delivery, sender).as_bytes(policy=policy.SMTP)
+    for attempt in range(1, 1000):
+        target = outbox / (f"{stem}.eml" if attempt == 1 else f"{stem}-{attempt}.eml")
+        try:
+            return write_new_bytes(target, data)
+        except FileExistsError:
+            continue
+    raise EmailError(f"{outbox}: too many queued messages named {stem}; clear the outbox")
+
+
+def pending(outbox: Path) -> list[Path]:
+    return sorted(outbox.glob("*.eml")) if outbox.is_dir() else []
+
+
+def connect(smtp: Mapping[str, Any]) -> smtplib.SMTP:
+    host, port = str(smtp["host"]), int(smtp["port"])
+    security = str(smtp["security"]).lower()
+    timeout = float(smtp["timeout_seconds"])
+    if security not in SECURITY_CHOICES:
+        raise EmailError(f'config.toml [smtp] security = "{security}": use one of '
+                         f"{', '.join(SECURITY_CHOICES)}")
+    user = str(smtp["user"])
+    password = ""
+    if user:
+        env = str(smtp["password_env"])
+        password = os.environ.get(env, "")
+        if not password:
+            raise EmailError(f"[smtp] user is set but the environment variable {env} (the "
+                             "password) is empty: set it before running the report")
+    context = ssl.create_default_context()
+    client: smtplib.SMTP
+    if security == "tls":
+        client = smtplib.SMTP_SSL(host, port, timeout=timeout, context=context)
+    else:
+        client = smtplib.SMTP(host, port, timeout=timeout)
+        if security == "starttls":
+            client.starttls(context=context)
+    if user:
+        client.login(user, password)
+    return client
+
+
+def send_pending(outbox: Path, smtp: Mapping[str, Any]) -> list[SendResult]:
+    """Send every queued message; sent ones leave the outbox, failed ones stay for next time."""
+    queued = pending(outbox)
+    if not queued:
+        return []
+    parser = BytesParser(policy=policy.default)
+    messages = [(path, parser.parsebytes(path.read_bytes())) for path in queued]
+    try:
+        client = connect(smtp)
+    except (OSError, smtplib.SMTPException, EmailError) as exc:
+        reason = f"cannot reach the mail server {smtp['host']}:{smtp['port']}: {exc}"
+        log.warning("%s; %d message(s) stay queued", reason, len(messages))
+        return [SendResult(path, str(msg["X-Supportplan-Team"] or ""), _to(msg), reason)
+                for path, msg in messages]
+    results: list[SendResult] = []
+    try:
+        for path, msg in messages:
+            team = str(msg["X-Supportplan-Team"] or "")
+            try:
+                refused = client.send_message(msg)
+            except (OSError, smtplib.SMTPException) as exc:
+                log.warning("sending %s failed: %s; it stays queued", path.name, exc)
+                results.append(SendResult(path, team, _to(msg), str(exc)))
+                continue
+            if refused:
+                # Some recipients refused: keep a record, but do not resend to the others.
+                log.warning("%s: %d recipient(s) refused", path.name, len(refused))
+            path.unlink(missing_ok=True)
+            accepted = tuple(a for a in _to(msg) if a not in refused)
+            results.append(SendResult(path, team, accepted,
+                                      f"refused: {', '.join(refused)}" if refused else None))
+    finally:
+        try:
+            client.quit()
+        except (OSError, smtplib.SMTPException):
+            client.close()
+    return results
+
+
+def _to(message: Any) -> tuple[str, ...]:
+    return tuple(a.strip() for a in str(message["To"] or "").split(",") if a.strip())

@@ -1,0 +1,248 @@
+"""The overdue rules, with fixed dates, at their boundaries; and the registry loader."""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+from conftest import valid_household, write_household
+from sqlalchemy import select
+
+from pipeline import registry as r
+from pipeline.build import build_workbooks
+from pipeline.config import Config
+from pipeline.overdue import (
+    PEER_REVIEW_MISSING,
+    PLAN_UNSIGNED,
+    REVIEW_DUE,
+    REVIEW_OVERDUE,
+    SERVICE_MANAGER,
+    STEP_DUE_SOON,
+    STEP_OVERDUE,
+    TEAM_LEAD,
+    WEEKLY_REVIEW_MISSING,
+    HouseholdFacts,
+    RuleSettings,
+    SignerFacts,
+    StepFacts,
+    VersionFacts,
+    evaluate,
+    held_by,
+    load_facts,
+)
+
+AS_OF = date(2025, 3, 10)
+SIGNERS = (SignerFacts("caseworker", "Jo Whitfield", "Caseworker"),
+           SignerFacts("member-1", "Amina Hassan", "Parent"),
+           SignerFacts("peer-reviewer", "Sam Okafor", "Peer reviewer"))
+ALL_SIGNED = {s.key: date(2025, 1, 5) for s in SIGNERS}
+
+
+def step(by_when: date | None, status: str = "In progress", done_on: date | None = None,
+         ticks: tuple[tuple[int, date], ...] = (), current_version: int = 1,
+         **text: str) -> StepFacts:
+    values = {"we_will": "Refer to the housing register", "you_will": "", "who": ""} | text
+    return StepFacts("HH-1-s1", "Housing", "A home", values["we_will"], values["you_will"],
+                     values["who"], by_when, status, done_on, current_version, ticks)
+
+
+def version(number: int = 1, issued: date = date(2025, 1, 1),
+            review: date = date(2025, 6, 1), signed: dict[str, date] | None = None,
+            signers: tuple[SignerFacts, ...] = SIGNERS) -> VersionFacts:
+    return VersionFacts(number, issued, review, f"/out/HH-1/support-plan-HH-1-v{number}.pdf",
+                        signers, ALL_SIGNED if signed is None else signed)
+
+
+def household(*steps: StepFacts, versions: tuple[VersionFacts, ...] | None = None,
+              last_weekly: date | None = AS_OF, closed_on: date | None = None,
+              plan_date: date = date(2025, 1, 1)) -> HouseholdFacts:
+    return HouseholdFacts("HH-1", "Jo Whitfield", "North", "Sam Okafor", plan_date, closed_on,
+                          last_weekly, versions if versions is not None else (version(),),
+                          tuple(steps))
+
+
+def kinds(facts: HouseholdFacts, as_of: date = AS_OF, **settings: int) -> list[str]:
+    return [f.kind for f in evaluate([facts], as_of, RuleSettings(**settings))]
+
+
+# --- steps ---------------------------------------------------------------------------
+
+def test_step_due_today_is_due_soon_not_overdue() -> None:
+    [finding] = evaluate([household(step(AS_OF))], AS_OF)
+    assert (finding.kind, finding.days_overdue, finding.escalation) == (STEP_DUE_SOON, 0, "")
+
+
+def test_step_due_yesterday_is_one_day_overdue_with_its_context() -> None:
+    [finding] = evaluate([household(step(AS_OF - timedelta(days=1)))], AS_OF)
+    assert finding.kind == STEP_OVERDUE
+    assert finding.days_overdue == 1
+    assert (finding.reference, finding.caseworker, finding.team, finding.area) == (
+        "HH-1", "Jo Whitfield", "North", "Housing")
+    assert finding.step == "We will: Refer to the housing register"
+    assert finding.due == AS_OF - timedelta(days=1)
+    assert finding.pdf_path and finding.pdf_path.endswith("v1.pdf")
+
+
+def test_due_soon_window_edges() -> None:
+    assert kinds(household(step(AS_OF + timedelta(days=7)))) == [STEP_DUE_SOON]
+    assert kinds(household(step(AS_OF + timedelta(days=8)))) == []
+    assert kinds(household(step(AS_OF + timedelta(days=8))), due_soon_days=8) == [STEP_DUE_SOON]
+
+
+def test_done_and_no_longer_needed_are_not_overdue() -> None:
+    due = AS_OF - timedelta(days=20)
+    assert kinds(household(step(due, "Done", due))) == []
+    assert kinds(household(step(due, "No longer needed"))) == []
+    assert kinds(household(step(None))) == []  # no target date, nothing to be late for
+
+
+def test_done_after_due_counts_as_overdue_until_the_day_it_was_done() -> None:
+    due, done = date(2025, 3, 1), date(2025, 3, 8)
+    facts = household(step(due, "Done", done))
+    [before] = evaluate([facts], date(2025, 3, 5))
+    assert (before.kind, before.days_overdue) == (STEP_OVERDUE, 4)
+    assert kinds(facts, done) == []
+
+
+def test_ticked_on_a_scan_of_the_current_or_a_later_version_counts_as_done() -> None:
+    due = AS_OF - timedelta(days=3)
+    assert kinds(household(step(due, ticks=((1, AS_OF - timedelta(days=1)),)))) == []
+    assert kinds(household(step(due, ticks=((3, AS_OF),), current_version=2))) == []
+    # ticked only after the as-of date: still overdue on the day
+    assert kinds(household(step(due, ticks=((1, AS_OF + timedelta(days=1)),)))) == [
+        STEP_OVERDUE]
+
+
+def test_tick_on_a_superseded_version_does_not_count() -> None:
+    due = AS_OF - timedelta(days=3)
+    assert kinds(household(step(due, ticks=((1, AS_OF),), current_version=2))) == [
+        STEP_OVERDUE]
+
+
+def test_who_holds_the_step() -> None:
+    assert held_by(step(None)) == "We (staff / partner)"
+    assert held_by(step(None, we_will="", you_will="Bid", who="Amina Hassan")) == (
+        "You (Amina Hassan)")
+    assert held_by(step(None, you_will="Bid")) == (
+        "We (staff / partner) and You (Whole household)")
+
+
+def test_escalation_thresholds() -> None:
+    def escalation(days: int) -> str:
+        [finding] = evaluate([household(step(AS_OF - timedelta(days=days)))], AS_OF)
+        return finding.escalation
+
+    assert [escalation(d) for d in (7, 8, 14, 15)] == ["", TEAM_LEAD, TEAM_LEAD,
+                                                       SERVICE_MANAGER]
+
+
+def test_closed_household_is_left_out_from_its_closing_date() -> None:
+    late = step(AS_OF - timedelta(days=30))
+    assert kinds(household(late, closed_on=AS_OF)) == []
+    assert kinds(household(late, closed_on=AS_OF + timedelta(days=1))) == [STEP_OVERDUE]
+
+
+# --- signatures ----------------------------------------------------------------------
+
+def test_unsigned_after_the_grace_period_lists_the_missing_signers() -> None:
+    issued = AS_OF - timedelta(days=14)
+    facts = household(versions=(version(issued=issued, signed={
+        "caseworker": issued, "peer-reviewer": issued}),))
+    assert kinds(facts) == []  # exactly 14 days: not yet
+    facts = household(versions=(version(issued=issued - timedelta(days=1), signed={
+        "caseworker": issued, "peer-reviewer": issued}),))
+    [finding] = evaluate([facts], AS_OF)
+    assert (finding.kind, finding.days_overdue) == (PLAN_UNSIGNED, 1)
+    assert "Parent: Amina Hassan" in finding.detail and "Jo Whitfield" not in finding.detail
+
+
+def test_signature_recorded_after_the_as_of_date_still_counts_as_missing() -> None:
+    late = dict(ALL_SIGNED, **{"member-1": AS_OF + timedelta(days=2)})
+    assert kinds(household(versions=(version(signed=late),))) == [PLAN_UNSIGNED]
+
+
+def test_only_the_latest_version_needs_signing() -> None:
+    old = version(1, issued=date(2024, 10, 1), signed={})
+    new = version(2, issued=date(2025, 1, 1))
+    assert kinds(household(versions=(old, new))) == []
+
+
+def test_peer_review_missing_when_no_reviewer_or_no_signature() -> None:
+    no_peer = version(signers=SIGNERS[:2], issued=AS_OF)
+    [finding] = evaluate([household(versions=(no_peer,))], AS_OF)
+    assert (finding.kind, finding.days_overdue) == (PEER_REVIEW_MISSING, 0)
+    unsigned = version(signed={k: v for k, v in ALL_SIGNED.items() if k != "peer-reviewer"})
+    assert kinds(household(versions=(unsigned,))) == [PEER_REVIEW_MISSING]
+
+
+# --- reviews -------------------------------------------------------------------------
+
+def test_review_due_and_overdue_boundaries() -> None:
+    def review_kinds(review: date) -> list[str]:
+        return kinds(household(versions=(version(review=review),)))
+
+    assert review_kinds(AS_OF + timedelta(days=15)) == []
+    assert review_kinds(AS_OF + timedelta(days=14)) == [REVIEW_DUE]
+    assert review_kinds(AS_OF) == [REVIEW_DUE]
+    assert review_kinds(AS_OF - timedelta(days=1)) == [REVIEW_OVERDUE]
+
+
+def test_a_newer_signed_version_clears_the_review_but_an_unsigned_one_does_not() -> None:
+    old = version(1, issued=date(2024, 10, 1), review=date(2025, 1, 1))
+    unsigned = version(2, issued=AS_OF - timedelta(days=2), review=date(2025, 6, 1),
+                       signed={})
+    assert kinds(household(versions=(old, unsigned))) == [REVIEW_OVERDUE]
+    signed = dataclasses.replace(unsigned, signed=ALL_SIGNED)
+    assert kinds(household(versions=(old, signed))) == []
+
+
+def test_weekly_review_missing_after_seven_days() -> None:
+    assert kinds(household(last_weekly=AS_OF - timedelta(days=7))) == []
+    [finding] = evaluate([household(last_weekly=AS_OF - timedelta(days=8))], AS_OF)
+    assert (finding.kind, finding.days_overdue) == (WEEKLY_REVIEW_MISSING, 1)
+    never = household(last_weekly=None, plan_date=AS_OF - timedelta(days=10))
+    [finding] = evaluate([never], AS_OF)
+    assert (finding.kind, finding.days_overdue) == (WEEKLY_REVIEW_MISSING, 3)
+    assert kinds(household(last_weekly=AS_OF - timedelta(days=10)), weekly_review_days=10) == []
+
+
+def test_versions_issued_after_the_as_of_date_are_ignored() -> None:
+    future = version(1, issued=AS_OF + timedelta(days=1), signed={})
+    assert kinds(household(versions=(future,))) == []
+
+
+# --- the loader, from a real build ---------------------------------------------------
+
+def test_load_facts_from_a_built_registry(workspace: Config, tmp_path: Path) -> None:
+    demo = valid_household("HH-0007", team="South")
+    write_household(workspace, demo)
+    [outcome] = build_workbooks(workspace, [workspace.intake_dir], pdf=False)
+    assert outcome.status == "built"
+    registry = r.open_registry(workspace.registry_url)
+    try:
+        with registry.engine.begin() as conn:
+            version_id, step_id = conn.execute(
+                select(r.version_steps.c.version_id, r.version_steps.c.step_id)
+                .order_by(r.version_steps.c.position).limit(1)).one()
+            stamp = datetime(2025, 1, 2, 9, 0, tzinfo=UTC)
+            conn.execute(r.signatures.insert(), [
+                {"version_id": version_id, "signer_key": "caseworker", "scan_sha256": "a" * 64,
+                 "page": 2, "state": "signed", "score": 0.9, "recorded_at": stamp},
+                {"version_id": version_id, "signer_key": "member-1", "scan_sha256": "a" * 64,
+                 "page": 2, "state": "blank", "score": 0.1, "recorded_at": stamp}])
+            conn.execute(r.step_ticks.insert().values(
+                version_id=version_id, step_id=step_id, scan_sha256="a" * 64, page=1,
+                state="ticked", score=0.9, recorded_at=stamp))
+        [facts] = load_facts(registry.engine)
+    finally:
+        registry.close()
+    assert (facts.reference, facts.team, facts.caseworker) == ("HH-0007", "South",
+                                                               "Jo Whitfield")
+    assert len(facts.steps) == 3 and facts.versions[0].version == 1
+    assert set(facts.versions[0].signed) == {"caseworker"}  # blank is not signed
+    assert {s.key for s in facts.versions[0].signers} == {
+        "caseworker", "member-1", "member-2", "peer-reviewer"}
+    ticked = next(s for s in facts.steps if s.step_id == step_id)
+    assert ticked.ticks == ((1, date(2025, 1, 2)),) and ticked.current_version == 1
+    assert facts.last_weekly_review == demo.household["plan_date"]
