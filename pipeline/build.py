@@ -9,11 +9,13 @@ overwriting) and recorded in one registry transaction per household.
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import logging
 import re
 import shutil
 import uuid
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -34,6 +36,7 @@ PROGRESS = "progress updated"
 FAILED = "failed"
 
 STAGING = ".staging"
+ORPHANS = ".interrupted"
 ERROR_REPORT = "errors-{ref}.txt"
 _VERSION_FILE = re.compile(r"^support-plan-(?P<ref>.+)-v(?P<n>\d+)\.(docx|pdf)$")
 
@@ -101,13 +104,37 @@ def plan_file(config: Config, reference: str, version: int, suffix: str) -> Path
     return plan_folder(config, reference) / f"support-plan-{reference}-v{version}.{suffix}"
 
 
-def highest_version_on_disk(config: Config, reference: str) -> int:
+def set_aside_orphans(config: Config, reference: str, issued: int) -> list[Path]:
+    """Move plan files the registry never recorded (a build killed between publishing and
+    recording) out of the way, so their version number is issued again cleanly and nothing
+    half-done is mistaken for a signed plan. Returns where they went."""
     folder = plan_folder(config, reference)
     if not folder.is_dir():
-        return 0
-    numbers = [int(m["n"]) for p in folder.iterdir()
-               if (m := _VERSION_FILE.match(p.name)) and m["ref"] == reference]
-    return max(numbers, default=0)
+        return []
+    orphans = [p for p in folder.iterdir()
+               if (m := _VERSION_FILE.match(p.name)) and m["ref"] == reference
+               and int(m["n"]) > issued]
+    moved = []
+    for orphan in orphans:
+        target = config.output_dir / ORPHANS / reference / f"{uuid.uuid4().hex[:8]}-{orphan.name}"
+        target.parent.mkdir(parents=True, exist_ok=True)
+        orphan.rename(target)
+        moved.append(target)
+        log.warning("%s: set aside %s, left by an interrupted build", reference, orphan.name)
+    return moved
+
+
+@contextlib.contextmanager
+def build_lock(output_dir: Path) -> Iterator[None]:
+    """One build at a time per output folder (the watcher and a manual `build` may overlap):
+    version numbers and orphan clean-up rely on it. Released by the OS if the process dies."""
+    output_dir.mkdir(parents=True, exist_ok=True)
+    with open(output_dir / ".build.lock", "a+b") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 class Builder:
@@ -130,7 +157,8 @@ class Builder:
         staging = self.config.output_dir / STAGING / uuid.uuid4().hex
         staging.mkdir(parents=True)
         try:
-            return self._build(workbooks, staging, progress or (lambda _outcome: None))
+            with build_lock(self.config.output_dir):
+                return self._build(workbooks, staging, progress or (lambda _outcome: None))
         finally:
             shutil.rmtree(staging, ignore_errors=True)
 
@@ -184,8 +212,9 @@ class Builder:
             step_ids = assign_step_ids(reference, self.registry.known_steps(reference, conn),
                                        household.steps,
                                        self.registry.next_step_number(reference, conn))
-        version = max(latest.version if latest else 0,
-                      highest_version_on_disk(self.config, reference)) + 1
+        issued = latest.version if latest else 0
+        set_aside_orphans(self.config, reference, issued)
+        version = issued + 1
         staged = staging / f"support-plan-{reference}-v{version}.docx"
         context = plan_context(household, version, step_ids, self.organisation)
         render_docx(self.config.template_path, context, staged)

@@ -152,3 +152,20 @@ def test_a_conversion_that_hangs_is_killed(tmp_path: Path) -> None:
     assert result.pdf is None and "did not finish within 1 seconds" in (result.error or "")
     leftover = os.popen(f"pgrep -f '{fake}'").read().strip()
     assert leftover == ""
+
+
+def test_files_left_by_an_interrupted_build_are_set_aside(workspace: Config) -> None:
+    demo = edited(valid_household())
+    path = write_household(workspace, demo)
+    [first] = build_workbooks(workspace, [path], pdf=False)
+    folder = workspace.output_dir / "HH-0001"
+    # A build killed after publishing v2 but before recording it leaves v2 behind.
+    (folder / "support-plan-HH-0001-v2.docx").write_bytes(b"half a story")
+    demo.steps[0]["we_will"] = "Refer to the housing register this week"
+    resave(path, demo)
+    [second] = build_workbooks(workspace, [path], pdf=False)
+    assert (second.status, second.version) == (BUILT, 2)
+    assert second.docx.read_bytes() != b"half a story"
+    [orphan] = (workspace.output_dir / ".interrupted" / "HH-0001").iterdir()
+    assert orphan.read_bytes() == b"half a story"
+    assert first.docx.is_file()
