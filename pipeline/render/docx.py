@@ -33,6 +33,11 @@ def long_date(value: date | None) -> str:
     return f"{value.day} {value:%B %Y}" if value else ""
 
 
+def table_date(value: date | None) -> str:
+    """Short enough to sit on one line in a narrow "By when" column."""
+    return f"{value.day} {value:%b %Y}" if value else ""
+
+
 def plan_context(household: Household, version: int, step_ids: Sequence[str],
                  organisation: Organisation) -> dict[str, Any]:
     """The data the template sees; names are documented in the template builder."""
@@ -47,7 +52,7 @@ def plan_context(household: Household, version: int, step_ids: Sequence[str],
             "goal": step.goal if first else "",
             "strengths": step.strengths if first else "",
             "we_will": step.we_will, "you_will": step.you_will, "who": step.who,
-            "by_when": long_date(step.by_when), "step_id": step_id, "first_of_goal": first,
+            "by_when": table_date(step.by_when), "step_id": step_id, "first_of_goal": first,
         })
     return {
         "org": {"name": organisation.name, "contact": organisation.contact},
@@ -67,7 +72,7 @@ def plan_context(household: Household, version: int, step_ids: Sequence[str],
                    "rows": rows_by_area[area]} for area in AREAS if rows_by_area[area]],
         "quiet_areas": [area for area in AREAS if not rows_by_area[area]],
         "safety_items": [{"worry": s.worry, "we_will": s.we_will, "you_will": s.you_will,
-                          "review_by": long_date(s.review_by)} for s in household.safety_plan],
+                          "review_by": table_date(s.review_by)} for s in household.safety_plan],
         "signers": [{"name": s.name, "role": s.role} for s in household.signers],
     }
 
