@@ -18,6 +18,7 @@ import uuid
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from .config import Config
 from .files import publish, remove_stale_temporaries, replace_text, sha256_file
@@ -74,6 +75,9 @@ class PlannedVersion:
     staged_docx: Path
     staged_pdf: Path | None = None
     outcome: BuildOutcome | None = None
+    # Set by the stamping post-processor (a reconcile.layout.DocumentLayout); recorded with
+    # the version in the same transaction, so no version exists without its box positions.
+    layout: Any = None
 
 
 def is_workbook_candidate(path: Path) -> bool:
@@ -309,10 +313,13 @@ class Builder:
                                            workbook_sha256=plan.workbook_sha256,
                                            content_hash=plan.content_hash)
             self.registry.update_steps(conn, reference, plan.step_ids, household.steps)
-            self.registry.insert_version(
+            version_id = self.registry.insert_version(
                 conn, household, version=plan.version, content_hash=plan.content_hash,
                 content=plan_content(household), step_ids=plan.step_ids,
                 docx_path=str(docx), pdf_path=str(pdf) if pdf else None)
+            if plan.layout is not None:
+                from .reconcile.store import record_layout
+                record_layout(conn, version_id, plan.layout)
             self.registry.record_event(conn, "version_issued", reference, plan.version,
                                        docx=docx.name, pdf=pdf.name if pdf else None,
                                        signers=[s.key for s in household.signers])
@@ -330,7 +337,11 @@ def build_workbooks(config: Config, paths: Sequence[Path], *, pdf: bool = True,
                     registry: Registry | None = None) -> list[BuildOutcome]:
     """Build every workbook found in `paths` (files or folders)."""
     remove_stale_temporaries(config.output_dir)
-    builder = Builder(config, registry=registry, pdf=pdf)
+    post_process = None
+    if pdf and bool(config.get("reconcile", "stamp")):
+        from .reconcile.stamp import make_post_processor  # QR codes, markers, box layout
+        post_process = make_post_processor(config)
+    builder = Builder(config, registry=registry, pdf=pdf, post_process=post_process)
     return builder.build(collect_workbooks(paths), progress)
 
 

@@ -239,3 +239,99 @@ def watch(ctx: click.Context, polling: bool | None, as_json: bool) -> None:
         sys.exit(run_watch(config, polling=polling or None, as_json=as_json))
     except (WatchError, ConversionError, TemplateError) as exc:
         raise click.ClickException(str(exc)) from exc
+
+
+def _parse_iso_date(_ctx: click.Context, _param: click.Parameter,
+                    value: str | None) -> date | None:
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter(f'"{value}" is not a date; use YYYY-MM-DD') from None
+
+
+@main.command()
+@common_options
+@click.option("--as-of", callback=_parse_iso_date, metavar="YYYY-MM-DD",
+              help="Evaluate as of this date (default: today).")
+@click.option("--dry-run", is_flag=True,
+              help="Write the report files and show who would get which e-mail; send nothing.")
+@click.option("--no-email", is_flag=True, help="Write the report files only.")
+@click.pass_context
+def report(ctx: click.Context, as_of: date | None, dry_run: bool, no_email: bool) -> None:
+    """Overdue report for managers: output/reports/overdue-DATE.xlsx and .pdf, e-mailed
+    to each team's managers ([report.teams] and [smtp] in config.toml).
+
+    A message that cannot be sent stays in output/reports/outbox/ and is sent on the next
+    run.
+    """
+    from .report import ReportError, run_report
+
+    config = get_config(ctx)
+    try:
+        result = run_report(config, as_of, dry_run=dry_run, email=not no_email,
+                            echo=click.echo)
+    except ReportError as exc:
+        raise click.ClickException(str(exc)) from exc
+    counts: dict[str, int] = {}
+    for finding in result.findings:
+        counts[finding.kind] = counts.get(finding.kind, 0) + 1
+    click.echo(f"As of {result.as_of:%d/%m/%Y}: {len(result.findings)} finding(s)"
+               + "".join(f"; {kind} {n}" for kind, n in counts.items()))
+    for delivery in result.deliveries:
+        verb = "would e-mail" if dry_run else "e-mail for"
+        click.echo(f"{verb} team {delivery.team} -> {', '.join(delivery.recipients)}: "
+                   f"{delivery.subject!r} with {', '.join(p.name for p in delivery.attachments)}")
+    for sent in result.sent:
+        if sent.error is None:
+            click.echo(f"sent      {sent.eml.name} to {', '.join(sent.recipients)}")
+        else:
+            click.echo(f"NOT SENT  {sent.eml.name} ({sent.error}); it stays queued and is "
+                       "retried on the next run", err=True)
+    for note in result.notes:
+        click.echo(f"note: {note}")
+    if result.failed:
+        sys.exit(2)
+
+
+@main.command()
+@common_options
+@click.argument("paths", nargs=-1, type=click.Path(exists=True, path_type=Path))
+@click.option("--json", "as_json", is_flag=True,
+              help="Print one JSON object per page (the contract other tools read).")
+@click.pass_context
+def reconcile(ctx: click.Context, paths: tuple[Path, ...], as_json: bool) -> None:
+    """Read signed scans back (files or folders; default: intake/scans/).
+
+    Each page is identified by its QR code, lined up with the original plan page and its
+    signature and 'Done' boxes are read. Results go to the registry and to
+    output/REF/reconcile-REF-*.txt; unreadable pages are quarantined with the reason.
+    The same scan read twice changes nothing.
+    """
+    import json
+
+    from .reconcile.run import reconcile_paths
+
+    config = get_config(ctx)
+    targets = list(paths) or [config.scans_dir]
+    quarantined = 0
+    for outcome in reconcile_paths(config, targets):
+        for page in outcome.pages:
+            quarantined += page["status"] != "matched"
+            if as_json:
+                click.echo(json.dumps(page, ensure_ascii=False))
+                continue
+            where = f"{outcome.file.name} page {page['page_index'] + 1}"
+            if page["status"] != "matched":
+                click.echo(f"QUARANTINED {where}: {page['reason']}", err=True)
+                continue
+            boxes = page["signatures"] + page["ticks"]
+            review = sum(box["state"] == "review" for box in boxes)
+            again = " (seen before; nothing changed)" if outcome.already_seen else ""
+            click.echo(f"matched   {where}: {page['household']} v{page['version']} page "
+                       f"{page['page']}: {sum(b['state'] == 'signed' for b in boxes)} signed, "
+                       f"{sum(b['state'] == 'ticked' for b in boxes)} ticked, {review} to "
+                       f"review, {len(page['marks'])} handwritten change(s){again}")
+    if quarantined:
+        sys.exit(1)

@@ -101,6 +101,23 @@ password_env = "SUPPORTPLAN_SMTP_PASSWORD"
 sender = "supportplan@example.org"
 timeout_seconds = 30
 
+[reconcile]
+# Print QR codes and alignment marks on every PDF page and record where the signature and
+# tick boxes are, so signed scans can be read back with `supportplan reconcile`.
+stamp = true
+# Scans are kept unchanged under this folder, named by their content hash.
+archive = "output/scans"
+# Box decisions: below `blank_below` the box is blank, above `marked_above` it is signed
+# or ticked, in between it is left for a person to check ("review").
+signature_blank_below = 0.25
+signature_marked_above = 0.75
+tick_blank_below = 0.25
+tick_marked_above = 0.75
+# Resolution (dots per inch) the reconciler works at after aligning a scan.
+work_dpi = 150
+# Pages larger than this many megapixels are refused (a 20000x20000 image is 400).
+max_megapixels = 120.0
+
 [watch]
 # Seconds a saved workbook must stay unchanged before it is built.
 debounce_seconds = 1.0

@@ -141,6 +141,26 @@ events = Table(
     Column("detail", JSON, nullable=False),
 )
 
+# Trackable PDFs (pipeline/reconcile): where each page's boxes are, keyed by the opaque
+# token printed in the page's QR code; and every scan file seen, by content hash.
+page_layouts = Table(
+    "page_layouts", metadata,
+    Column("version_id", Integer, ForeignKey("plan_versions.id"), primary_key=True),
+    Column("page", Integer, primary_key=True),
+    Column("token", String(16), nullable=False, index=True),
+    Column("pdf_sha256", String(64), nullable=False),
+    Column("layout", JSON, nullable=False),
+)
+
+scans = Table(
+    "scans", metadata,
+    Column("sha256", String(64), primary_key=True),
+    Column("original_name", Text, nullable=False),
+    Column("archived_path", Text, nullable=False),
+    Column("received_at", DateTime(timezone=True), nullable=False),
+    Column("pages", JSON, nullable=False),  # the per-page results, as printed by --json
+)
+
 
 def now() -> datetime:
     return datetime.now(UTC)

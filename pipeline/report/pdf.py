@@ -50,11 +50,11 @@ def _escape(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
-def _chart(findings: Sequence[Finding], font: str) -> Drawing:
+def _chart(findings: Sequence[Finding], font: str, max_teams: int) -> Drawing:
     late_kinds = [k for k in KINDS if k not in UPCOMING_KINDS]
     by_team = counts_by(findings, "team")
     teams = sorted(by_team, key=lambda t: -sum(by_team[t][k] for k in late_kinds))
-    teams = teams[:MAX_TEAMS_IN_CHART]
+    teams = teams[:max_teams]
     height = 40 + 16 * max(len(teams), 1) + 14 * ((len(late_kinds) + 2) // 3)
     drawing = Drawing(170 * mm, height)
     chart = HorizontalBarChart()
@@ -85,6 +85,20 @@ def _chart(findings: Sequence[Finding], font: str) -> Drawing:
 def build_digest_pdf(findings: Sequence[Finding], as_of: date, settings: RuleSettings, *,
                      title: str = "Overdue report", organisation: str = "",
                      items: int = 12) -> bytes:
+    """The digest on exactly one page: fewer items and teams are shown until it fits."""
+    teams = MAX_TEAMS_IN_CHART
+    while True:
+        data, pages = _render(findings, as_of, settings, title, organisation, items, teams)
+        if pages <= 1 or (items <= 3 and teams <= 4):
+            return data
+        if items > 3:
+            items -= 2 if items > 5 else 1
+        else:
+            teams -= 2
+
+
+def _render(findings: Sequence[Finding], as_of: date, settings: RuleSettings, title: str,
+            organisation: str, items: int, teams: int) -> tuple[bytes, int]:
     regular, bold = _fonts()
     base = ParagraphStyle("base", fontName=regular, fontSize=8.5, leading=10.5)
     heading = ParagraphStyle("heading", parent=base, fontName=bold, fontSize=15, leading=19)
@@ -114,7 +128,7 @@ def build_digest_pdf(findings: Sequence[Finding], as_of: date, settings: RuleSet
     story.append(table)
 
     story.append(Paragraph("Overdue by team", section))
-    story.append(_chart(findings, regular))
+    story.append(_chart(findings, regular, teams))
 
     worst_items = worst(findings, items)
     story.append(Paragraph(f"Most overdue ({len(worst_items)} of "
@@ -142,7 +156,7 @@ def build_digest_pdf(findings: Sequence[Finding], as_of: date, settings: RuleSet
                                  topMargin=14 * mm, bottomMargin=12 * mm, title=title,
                                  author=organisation or "supportplan")
     document.build(story)
-    return buffer.getvalue()
+    return buffer.getvalue(), document.page
 
 
 def write_digest_pdf(target: Path, findings: Sequence[Finding], as_of: date,

@@ -9,6 +9,7 @@ given Excel's quote prefix (so editing the cell later does not turn it into a fo
 from __future__ import annotations
 
 import os
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -126,12 +127,16 @@ def _add_table(sheet: Any, name: str, headers: Sequence[str], first_row: int,
     # Write-only sheets cannot be read back, so the column names are given, not looked up.
     table.tableColumns = [TableColumn(id=i, name=h) for i, h in enumerate(headers, start=1)]
     table.autoFilter = AutoFilter(ref=ref)  # the filter buttons on the header row
-    sheet.add_table(table)
+    with warnings.catch_warnings():  # "add table columns manually": done just above
+        warnings.simplefilter("ignore", UserWarning)
+        sheet.add_table(table)
 
 
 def write_report_xlsx(target: Path, findings: Sequence[Finding], as_of: date,
                       settings: RuleSettings, *, title: str = "Overdue report") -> Path:
     """Write the report to `target` (never overwriting). Returns `target`."""
+    if target.exists():  # checked first: a write-only workbook left unsaved warns noisily
+        raise FileExistsError(target)
     workbook = build_report_workbook(findings, as_of, settings, target.parent, title=title)
     return write_new(target, lambda temp: workbook.save(temp))
 

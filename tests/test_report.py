@@ -1,0 +1,267 @@
+"""The report files (reopened and checked cell by cell) and e-mail to a real SMTP server."""
+
+from __future__ import annotations
+
+import io
+import socket
+import zipfile
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from email import message_from_bytes, policy
+from email.message import EmailMessage
+from pathlib import Path
+
+import pytest
+from aiosmtpd.controller import Controller
+from click.testing import CliRunner
+from conftest import valid_household, write_household
+from openpyxl import load_workbook
+from pypdf import PdfReader
+
+from pipeline.build import build_workbooks
+from pipeline.cli import main
+from pipeline.config import Config, load_config
+from pipeline.overdue import (
+    KINDS,
+    PLAN_UNSIGNED,
+    REVIEW_DUE,
+    STEP_OVERDUE,
+    Finding,
+    RuleSettings,
+)
+from pipeline.report import run_report
+from pipeline.report.pdf import build_digest_pdf
+from pipeline.report.run import outbox_dir
+from pipeline.report.xlsx import DATE_FORMAT, SEVERE, UPCOMING, write_report_xlsx
+
+AS_OF = date(2025, 3, 10)
+NASTY = ["=HYPERLINK(\"http://evil.example\",\"click\")", "+1+1", "-2", "@SUM(A1:A2)",
+         "=1+1"]
+
+
+def finding(kind: str = STEP_OVERDUE, days: int = 3, **values: object) -> Finding:
+    base: dict[str, object] = dict(
+        kind=kind, reference="HH-0001", caseworker="Jo Whitfield", team="North",
+        due=AS_OF - timedelta(days=days), days_overdue=days, area="Housing",
+        goal="A home", step="We will: Refer to the housing register",
+        held_by="We (staff / partner)", detail="Status: In progress", version=1,
+        pdf_path="/srv/out/HH-0001/support-plan-HH-0001-v1.pdf")
+    base.update(values)
+    return Finding(**base)  # type: ignore[arg-type]
+
+
+# --- xlsx ----------------------------------------------------------------------------
+
+def test_xlsx_reopened_cell_by_cell(tmp_path: Path) -> None:
+    findings = [finding(days=20, escalation="Service manager"),
+                *[finding(days=2, reference=f"HH-000{i}", step=text, goal=text)
+                  for i, text in enumerate(NASTY, start=2)],
+                finding(PLAN_UNSIGNED, days=1, team="South", caseworker="Ana Lima",
+                        detail="-v1 not signed"),
+                finding(REVIEW_DUE, days=-5, pdf_path=None)]
+    target = tmp_path / "reports" / "overdue-2025-03-10.xlsx"
+    write_report_xlsx(target, findings, AS_OF, RuleSettings())
+
+    with zipfile.ZipFile(target) as archive:  # no formula anywhere in the file
+        for name in archive.namelist():
+            if name.startswith("xl/worksheets/sheet"):
+                assert b"<f>" not in archive.read(name) and b"<f " not in archive.read(name)
+
+    workbook = load_workbook(target)
+    assert workbook.sheetnames == ["Summary", *KINDS]
+    sheet = workbook[STEP_OVERDUE]
+    assert sheet.freeze_panes == "B2"
+    [(name, ref)] = sheet.tables.items()
+    assert (name, ref) == ("StepOverdue", "A1:L7")
+    assert sheet.tables[name].autoFilter.ref == "A1:L7"
+    headers = [c.value for c in sheet[1]]
+    assert headers[:3] == ["Reference", "Caseworker", "Team"]
+    assert headers == [c.name for c in sheet.tables[name].tableColumns]
+
+    worst = sheet[2]  # sorted most overdue first
+    col = {h: i for i, h in enumerate(headers)}
+    assert worst[col["Reference"]].value == "HH-0001"
+    due = worst[col["Due"]]
+    assert due.is_date and due.number_format == DATE_FORMAT
+    assert due.value.date() == AS_OF - timedelta(days=20)
+    days = worst[col["Days overdue"]]
+    assert days.value == 20 and days.data_type == "n"
+    assert days.fill.fgColor.rgb.endswith(SEVERE[0].fgColor.rgb[-6:])
+    assert worst[col["Escalate to"]].value == "Service manager"
+    link = worst[col["Plan"]]
+    assert link.value == "v1 PDF"
+    assert not link.hyperlink.target.startswith("/")  # relative: the folder can be shared
+    assert (target.parent / link.hyperlink.target).resolve() == Path(
+        "/srv/out/HH-0001/support-plan-HH-0001-v1.pdf")
+
+    texts = {sheet.cell(row, col["Step"] + 1).value: sheet.cell(row, col["Step"] + 1)
+             for row in range(3, 8)}
+    assert set(texts) == set(NASTY)
+    for text, cell in texts.items():
+        assert cell.data_type == "s", text
+        assert cell.quotePrefix, text
+    assert all(sheet.cell(row, col["Goal"] + 1).data_type == "s" for row in range(2, 8))
+
+    upcoming = workbook[REVIEW_DUE]
+    assert upcoming["E1"].value == "Days left" and upcoming["E2"].value == 5
+    assert upcoming["E2"].fill.fgColor.rgb.endswith(UPCOMING[0].fgColor.rgb[-6:])
+    assert upcoming["H2"].value is None  # no PDF, no link
+    assert workbook[PLAN_UNSIGNED]["G2"].value == "-v1 not signed"
+
+    summary = workbook["Summary"]
+    assert set(summary.tables) == {"ByTeam", "ByCaseworker"}
+    rows = {r[0]: r for r in summary.iter_rows(min_row=5, max_row=6, values_only=True)}
+    north = rows["North"]
+    assert north[1 + KINDS.index(STEP_OVERDUE)] == 6
+    assert north[1 + len(KINDS)] == 7 and isinstance(north[1 + len(KINDS)], int)
+    assert rows["South"][1 + KINDS.index(PLAN_UNSIGNED)] == 1
+    assert len(summary._charts) == 1
+
+
+def test_empty_report_still_has_valid_tables(tmp_path: Path) -> None:
+    target = write_report_xlsx(tmp_path / "empty.xlsx", [], AS_OF, RuleSettings())
+    workbook = load_workbook(target)
+    assert workbook[STEP_OVERDUE].tables["StepOverdue"].ref == "A1:L2"
+    assert workbook[STEP_OVERDUE]["A2"].value.startswith("None as of")
+    with pytest.raises(FileExistsError):  # never overwritten
+        write_report_xlsx(target, [], AS_OF, RuleSettings())
+
+
+def test_digest_is_one_page_even_with_many_findings() -> None:
+    findings = [finding(days=d % 40, reference=f"HH-{d:04d}", team=f"Team {d % 15}",
+                        step="We will: " + "a very long step text " * 20)
+                for d in range(2000)]
+    data = build_digest_pdf(findings, AS_OF, RuleSettings(), items=12)
+    reader = PdfReader(io.BytesIO(data))
+    assert len(reader.pages) == 1
+    text = reader.pages[0].extract_text()
+    assert "Overdue report as of 10/03/2025" in text and "2000" in text
+
+
+# --- e-mail to a real SMTP server -----------------------------------------------------
+
+@dataclass
+class Inbox:
+    messages: list[tuple[list[str], EmailMessage]] = field(default_factory=list)
+
+    async def handle_DATA(self, server: object, session: object, envelope: object) -> str:
+        message = message_from_bytes(envelope.content, policy=policy.default)  # type: ignore
+        self.messages.append((list(envelope.rcpt_tos), message))  # type: ignore[attr-defined]
+        return "250 Message accepted"
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@pytest.fixture
+def smtp_server() -> Iterator[tuple[Inbox, int]]:
+    inbox, port = Inbox(), free_port()
+    controller = Controller(inbox, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        yield inbox, port
+    finally:
+        controller.stop()
+
+
+def routed_workspace(workspace: Config, port: int) -> Config:
+    for reference, team in (("HH-0001", "North"), ("HH-0002", "South"), ("HH-0003", "West")):
+        write_household(workspace, valid_household(reference, team=team))
+    outcomes = build_workbooks(workspace, [workspace.intake_dir], pdf=False)
+    assert [o.status for o in outcomes] == ["built"] * 3
+    assert workspace.source is not None
+    workspace.source.write_text(f"""
+[report.teams]
+North = ["north.manager@example.org"]
+"South" = ["south.manager@example.org", "south.lead@example.org"]
+
+[smtp]
+host = "127.0.0.1"
+port = {port}
+security = "none"
+sender = "plans@example.org"
+timeout_seconds = 5
+""", encoding="utf-8")
+    return load_config(workspace.source)
+
+
+def late_date() -> date:
+    return date.today() + timedelta(days=120)  # every step late, every review overdue
+
+
+def test_each_manager_gets_only_their_own_team(workspace: Config,
+                                               smtp_server: tuple[Inbox, int]) -> None:
+    inbox, port = smtp_server
+    config = routed_workspace(workspace, port)
+    as_of = late_date()
+    result = run_report(config, as_of)
+    assert result.xlsx.is_file() and result.pdf.is_file()
+    assert not result.failed and not list(outbox_dir(config).glob("*.eml"))
+    assert result.unrouted_teams == ["West"]
+    by_recipients = {tuple(sorted(rcpts)): message for rcpts, message in inbox.messages}
+    assert set(by_recipients) == {("north.manager@example.org",),
+                                  ("south.lead@example.org", "south.manager@example.org")}
+    for recipients, team, reference in (
+            (("north.manager@example.org",), "North", "HH-0001"),
+            (("south.lead@example.org", "south.manager@example.org"), "South", "HH-0002")):
+        message = by_recipients[recipients]
+        assert message["Subject"] == (f"Support plans: overdue items for {team} as of "
+                                      f"{as_of:%d/%m/%Y}")
+        assert message["From"] == "plans@example.org"
+        attachments = {part.get_filename(): part.get_content()
+                       for part in message.iter_attachments()}
+        stem = f"overdue-{as_of.isoformat()}-{team.lower()}"
+        assert set(attachments) == {f"{stem}.xlsx", f"{stem}.pdf"}
+        body = message.get_body(preferencelist=("plain",)).get_content()
+        assert reference in body
+        sheet = load_workbook(io.BytesIO(attachments[f"{stem}.xlsx"]))[STEP_OVERDUE]
+        references = {row[0] for row in sheet.iter_rows(min_row=2, values_only=True)}
+        teams = {row[2] for row in sheet.iter_rows(min_row=2, values_only=True)}
+        assert references == {reference} and teams == {team}
+        # nothing about another team, anywhere in the message
+        raw = message.as_bytes()
+        for other in {"HH-0001", "HH-0002", "HH-0003"} - {reference}:
+            assert other.encode() not in raw
+            assert other.encode() not in attachments[f"{stem}.pdf"]
+
+
+def test_failed_send_is_kept_and_retried_next_run(workspace: Config,
+                                                  smtp_server: tuple[Inbox, int]) -> None:
+    inbox, port = smtp_server
+    config = routed_workspace(workspace, free_port())  # nobody listens there
+    as_of = late_date()
+    first = run_report(config, as_of)
+    assert len(first.failed) == 2 and first.xlsx.is_file()
+    queued = sorted(p.name for p in outbox_dir(config).glob("*.eml"))
+    assert len(queued) == 2 and not inbox.messages
+
+    assert config.source is not None
+    config.source.write_text(config.source.read_text().replace(
+        f"port = {config.values['smtp']['port']}", f"port = {port}"), encoding="utf-8")
+    second = run_report(load_config(config.source), as_of, email=True)
+    assert not second.failed
+    assert len(inbox.messages) == 4  # two retried from the first run, two new
+    assert second.xlsx != first.xlsx and first.xlsx.is_file()  # nothing overwritten
+    assert not list(outbox_dir(config).glob("*.eml"))
+
+
+def test_cli_dry_run_sends_nothing(workspace: Config, smtp_server: tuple[Inbox, int]) -> None:
+    inbox, port = smtp_server
+    config = routed_workspace(workspace, port)
+    as_of = late_date()
+    result = CliRunner().invoke(main, ["report", "--config", str(config.source), "--as-of",
+                                       as_of.isoformat(), "--dry-run"])
+    assert result.exit_code == 0, result.output
+    assert "would e-mail team North -> north.manager@example.org" in result.output
+    assert "would e-mail team South -> south.manager@example.org, south.lead@example.org" \
+        in result.output
+    assert 'no manager is set for team "West"' in result.output
+    assert not inbox.messages and not list(outbox_dir(config).glob("*.eml"))
+    assert (config.output_dir / "reports" / f"overdue-{as_of.isoformat()}.xlsx").is_file()
+    bad = CliRunner().invoke(main, ["report", "--config", str(config.source), "--as-of",
+                                    "10/03/2025"])
+    assert bad.exit_code == 2 and "YYYY-MM-DD" in bad.output
