@@ -169,3 +169,30 @@ def test_files_left_by_an_interrupted_build_are_set_aside(workspace: Config) -> 
     [orphan] = (workspace.output_dir / ".interrupted" / "HH-0001").iterdir()
     assert orphan.read_bytes() == b"half a story"
     assert first.docx.is_file()
+
+
+def test_names_in_arabic_tigrinya_and_ukrainian_render_with_real_glyphs(
+        workspace: Config) -> None:
+    import subprocess
+
+    demo = edited(valid_household())
+    demo.members = [{"name": "أمينة حسن", "role": "Parent", "adult": True},
+                    {"name": "ሃብተ ተስፋይ", "role": "Uncle", "adult": True},
+                    {"name": "Олена Коваленко", "role": "Friend", "adult": True}]
+    for step in demo.steps:
+        step["who"] = "أمينة حسن" if step.get("you_will") else None
+    [outcome] = build_workbooks(workspace, [write_household(workspace, demo)])
+    assert outcome.status == BUILT, outcome.message
+    # pdftotext gives logical order; strip the bidi embedding marks it adds around RTL runs.
+    text = subprocess.run(["pdftotext", str(outcome.pdf), "-"], capture_output=True,
+                          text=True, check=True).stdout
+    text = text.translate({ord(c): None for c in "\u202a\u202b\u202c\u200e\u200f"})
+    for name in ("أمينة حسن", "ሃብተ ተስፋይ", "Олена Коваленко"):
+        assert text.count(name) >= 2, name  # members table and signature block
+    fonts = set()
+    for page in PdfReader(outcome.pdf).pages:
+        for font in page["/Resources"]["/Font"].values():
+            fonts.add(str(font.get_object()["/BaseFont"]).split("+")[-1])
+    # Fonts that have Arabic glyphs (LibreOffice falls back to one of them per run).
+    assert fonts & {"NotoSansArabic-Regular", "NotoNaskhArabic-Regular", "DejaVuSans"}, fonts
+    assert any(f.startswith("NotoSansEthiopic") for f in fonts), fonts
