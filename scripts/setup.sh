@@ -33,6 +33,11 @@ PYTHON="${PYTHON:-python3}"
 if [ ! -x .venv/bin/python ]; then
   "$PYTHON" -m venv .venv
 fi
-.venv/bin/python -m pip install -q --upgrade pip
-.venv/bin/python -m pip install -q -e '.[test]'
+# pip's chatter goes to a log; it is shown only when something fails.
+if ! { .venv/bin/python -m pip install -q --upgrade pip \
+       && .venv/bin/python -m pip install -q -e '.[test]'; } > .venv/pip.log 2>&1; then
+  cat .venv/pip.log
+  echo "Installing the Python packages failed (log above, also in .venv/pip.log)."
+  exit 1
+fi
 echo "Setup complete: .venv/bin/supportplan is ready."
