@@ -127,6 +127,15 @@ class _Bridge:
         self.kill()  # also catches a soffice left behind by a bridge that exited
         with contextlib.suppress(subprocess.TimeoutExpired):
             self.process.wait(timeout=5)
+        # SIGKILL is asynchronous: wait until the whole group is gone, so that when the
+        # watcher exits no LibreOffice process is left behind.
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            try:
+                os.killpg(self.process.pid, 0)
+            except (ProcessLookupError, PermissionError):
+                break
+            time.sleep(0.02)
         for stream in (self.process.stdin, self.process.stdout):
             with contextlib.suppress(OSError, ValueError):
                 if stream is not None:

@@ -223,6 +223,8 @@ class Watcher:
             self.pool.close()
             self.pool = None
             return None
+        self.events.emit("converter ready", detail="LibreOffice process group(s) "
+                         + ", ".join(str(pid) for pid in self.pool.pids()))
         return self.pool.convert
 
     def _start_observer(self) -> None:
