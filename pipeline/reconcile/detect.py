@@ -1,6 +1,6 @@
 """Decide each box from *new* ink: the aligned scan minus the original page's own ink.
 
-The original's ink is dilated (~0.6 mm) before subtracting, so box borders, the word
+The original's ink is dilated (~0.4 mm) before subtracting, so box borders, the word
 "Signature" and printed text never count, even with a slightly imperfect alignment. The
 scan is first divided by its local paper brightness, so uneven lighting and grey paper
 do not look like ink.
@@ -49,10 +49,10 @@ def ink_mask(gray: np.ndarray, dpi: float) -> np.ndarray:
     paper = cv2.morphologyEx(small, cv2.MORPH_CLOSE, kernel)
     paper = cv2.resize(paper, (gray.shape[1], gray.shape[0]), interpolation=cv2.INTER_LINEAR)
     ratio = gray.astype(np.float32) / np.maximum(paper.astype(np.float32), 40.0)
-    return ratio < 0.72
+    return ratio < 0.8
 
 
-def original_ink(original: np.ndarray, dpi: float, grow_mm: float = 0.6) -> np.ndarray:
+def original_ink(original: np.ndarray, dpi: float, grow_mm: float = 0.4) -> np.ndarray:
     px = dpi / 25.4
     ink = (original < 215).astype(np.uint8)
     r = max(1, round(grow_mm * px))
