@@ -46,15 +46,19 @@ def _resolves_inside(path: Path, intake: Path) -> bool:
     return True
 
 
-def file_state(path: Path) -> tuple[int, int] | None:
-    """(size, mtime) of a regular file, or None when it is gone or not a plain file."""
+FileState = tuple[int, int, int]
+
+
+def file_state(path: Path) -> FileState | None:
+    """(size, mtime, ctime) of a regular file, or None when it is gone or not a plain file.
+    ctime moves on every write and on rename, so a save-by-rename counts as a change."""
     try:
         stat = os.stat(path, follow_symlinks=False)
     except OSError:
         return None
     if not S_ISREG(stat.st_mode):
         return None
-    return stat.st_size, stat.st_mtime_ns
+    return stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns
 
 
 def is_complete_workbook(path: Path) -> bool:

@@ -11,19 +11,23 @@ thread touches, the watcher's loop collects.
 from __future__ import annotations
 
 import threading
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from .filters import WORKBOOK, file_state, is_complete_workbook
+from .filters import WORKBOOK, FileState, file_state, is_complete_workbook
 
 _INCOMPLETE_RECHECK = 0.25  # seconds between attempts to open a not-yet-complete file
+# watchdog holds some inotify events back (up to half a second, to pair up renames); the
+# quiet period is counted from the file's own change time, trusted back this far at most.
+_EVENT_DELAY = 0.6
 
 
 @dataclass
 class _Entry:
     kind: str
     last_event: float
-    state: tuple[int, int] | None
+    state: FileState | None
     incomplete_since: float | None = None
     next_check: float = 0.0
 
@@ -38,9 +42,9 @@ class Pending:
     def touch(self, path: Path, kind: str, now: float, *, immediate: bool = False) -> None:
         """Record an event for `path`; `immediate` skips the debounce (catch-up, rescan)."""
         state = file_state(path)
+        changed = now - self.debounce if immediate else _changed_at(state, now)
         with self._lock:
-            self._entries[path] = _Entry(kind, now - self.debounce if immediate else now,
-                                         state)
+            self._entries[path] = _Entry(kind, changed, state)
 
     def forget(self, path: Path) -> None:
         with self._lock:
@@ -69,7 +73,7 @@ class Pending:
                     ready.append((path, entry.kind, state[0] if state else 0))
         return [(path, kind) for path, kind, _size in sorted(ready, key=lambda r: r[2])]
 
-    def _judge(self, path: Path, entry: _Entry, state: tuple[int, int] | None,
+    def _judge(self, path: Path, entry: _Entry, state: FileState | None,
                now: float) -> str:
         if state is None:
             return "gone"  # deleted or renamed away (Excel's save moves the old file off)
@@ -85,3 +89,12 @@ class Pending:
             return "ready"  # quiet but never whole: build it so the error report is written
         entry.next_check = now + _INCOMPLETE_RECHECK
         return "wait"
+
+
+def _changed_at(state: FileState | None, now: float) -> float:
+    """When the file last changed, on the monotonic clock: its ctime, but never later than
+    now nor earlier than the longest event delivery delay (a share's clock may be off)."""
+    if state is None:
+        return now
+    age = time.time() - state[2] / 1e9
+    return now - min(max(age, 0.0), _EVENT_DELAY)

@@ -35,7 +35,7 @@ from ..registry import Registry, open_registry
 from ..render.soffice import ConversionError, find_soffice
 from ..render.warm import WarmConverterPool, find_uno_python
 from .eventlog import EventLog
-from .filters import SCAN, WORKBOOK, classify, file_state
+from .filters import SCAN, WORKBOOK, FileState, classify, file_state
 from .pending import Pending
 from .recover import recover_output
 
@@ -144,7 +144,7 @@ class Watcher:
         self.pool: WarmConverterPool | None = None
         self.builder: Builder | None = None
         self.scan_handler = find_scan_handler()
-        self._done: dict[Path, tuple[tuple[int, int] | None, str]] = {}  # path -> state, sha
+        self._done: dict[Path, tuple[FileState | None, str]] = {}  # path -> state, sha
         self._waiting_scans: set[Path] = set()
         self._stop = threading.Event()
         self._rescan_now = threading.Event()
@@ -155,6 +155,7 @@ class Watcher:
     def notice(self, path: Path) -> None:
         kind = classify(path, self.intake)
         if kind is not None:
+            log.debug("event for %s (%s) at %.3f", path.name, kind, time.monotonic())
             self.pending.touch(path, kind, time.monotonic())
 
     def forget(self, path: Path) -> None:
@@ -195,12 +196,18 @@ class Watcher:
         for path in moved:
             self.events.emit("recovered unrecorded file from an interrupted build",
                              path.parent.name, output=path)
-        self.builder = Builder(self.config, registry=self.registry,
-                               converter=self._start_converter())
-        self._start_observer()
+        pdf = bool(self.config.get("pdf", "enabled"))
+        post_process = None
+        if pdf and bool(self.config.get("reconcile", "stamp")):
+            # The same stamping as `supportplan build`: QR codes, markers, box layout.
+            from ..reconcile.stamp import make_post_processor
+            post_process = make_post_processor(self.config)
+        self.builder = Builder(self.config, registry=self.registry, pdf=pdf,
+                               post_process=post_process, converter=self._start_converter())
+        self._start_observer()  # before catching up, so nothing saved meanwhile is missed
+        self.catch_up()
         self.events.emit("watching", detail=("polling" if self.settings.polling else "events")
                          + f", debounce {self.settings.debounce:g}s")
-        self.catch_up()
         self._next_rescan = time.monotonic() + self.settings.rescan
 
     def _start_converter(self) -> Callable[[Sequence[Path]], Any] | None:
@@ -310,7 +317,7 @@ class Watcher:
 
     # -- building ------------------------------------------------------------------
     def build(self, paths: list[Path]) -> None:
-        todo: list[tuple[Path, str, tuple[int, int] | None]] = []
+        todo: list[tuple[Path, str, FileState | None]] = []
         for path in paths:
             state = file_state(path)
             try:
@@ -330,6 +337,7 @@ class Watcher:
             return
         assert self.builder is not None
         self._building = True
+        log.debug("building %d workbook(s) at %.3f", len(todo), time.monotonic())
         try:
             outcomes = self._build_isolated([path.resolve() for path, _d, _s in todo])
         finally:
@@ -359,7 +367,7 @@ class Watcher:
                           "[watch] max_workbook_mb in config.toml")
         return self.builder._failed(ReadResult(path.resolve(), None, [problem]))
 
-    def _finish(self, path: Path, state: tuple[int, int] | None, digest: str,
+    def _finish(self, path: Path, state: FileState | None, digest: str,
                 outcome: BuildOutcome) -> None:
         abandoned = outcome.status == FAILED and outcome.error_report is None
         if abandoned and self.stopping:
