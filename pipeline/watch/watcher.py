@@ -19,6 +19,7 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -104,13 +105,17 @@ def check_layout(config: Config) -> None:
 
 
 def find_scan_handler() -> ScanHandler | None:
-    """The reconciler's entry point, once it exists (`pipeline.reconcile.reconcile_paths`)."""
-    try:
-        module = importlib.import_module("pipeline.reconcile")
-    except ImportError:
-        return None
-    handler = getattr(module, "reconcile_paths", None)
-    return handler if callable(handler) else None
+    """The reconciler's entry point (`reconcile_paths(config, paths)`), if installed.
+    Imported on first use: it pulls in image libraries the watcher otherwise never needs."""
+    for name in ("pipeline.reconcile.run", "pipeline.reconcile"):
+        try:
+            module = importlib.import_module(name)
+        except ImportError:
+            continue
+        handler = getattr(module, "reconcile_paths", None)
+        if callable(handler):
+            return handler
+    return None
 
 
 class _Events(FileSystemEventHandler):
@@ -150,6 +155,7 @@ class Watcher:
         self._rescan_now = threading.Event()
         self._building = False
         self.observer: BaseObserver | None = None
+        self.daily = DailyReport(config, events)
 
     # -- called from the observer thread -------------------------------------------
     def notice(self, path: Path) -> None:
@@ -249,6 +255,7 @@ class Watcher:
                 self.observer.join(timeout=5)
         if self.pool is not None:
             self.pool.close()
+        self.daily.join()
 
     # -- the loop ------------------------------------------------------------------
     def step(self) -> None:
@@ -261,6 +268,7 @@ class Watcher:
             self._rescan_now.clear()
             self.rescan()
             self._next_rescan = now + self.settings.rescan
+        self.daily.maybe_start()
         ready = self.pending.collect(now)
         workbooks = [path for path, kind in ready if kind == WORKBOOK]
         scans = [path for path, kind in ready if kind == SCAN]
@@ -399,12 +407,81 @@ class Watcher:
                     self._waiting_scans.add(scan)
                     self.events.emit("scan waiting for reconciler", output=scan)
             return
+        for scan in scans:  # one at a time: a bad scan must not hold back the others
+            try:
+                outcomes = handler(self.config, [scan.resolve()], registry=self.registry)
+            except Exception:  # never let a scan stop the watcher
+                log.exception("reconciler failed")
+                self.events.emit("scan failed in the reconciler", output=scan)
+                continue
+            for outcome in outcomes or []:
+                self._log_scan(outcome)
+
+    def _log_scan(self, outcome: Any) -> None:
+        """One line per page read: household reference, version, page, what was found."""
+        if getattr(outcome, "already_seen", False):
+            self.events.emit("scan already reconciled", output=outcome.file)
+            return
+        for page in getattr(outcome, "pages", []):
+            signatures = page.get("signatures", [])
+            ticks = page.get("ticks", [])
+            signed = sum(s.get("state") == "signed" for s in signatures)
+            ticked = sum(t.get("state") == "ticked" for t in ticks)
+            review = sum(b.get("state") == "review" for b in (*signatures, *ticks))
+            detail = (f"v{page.get('version')} page {page.get('page')}: {signed}/"
+                      f"{len(signatures)} signed, {ticked} ticked, {review} to check"
+                      if page.get("household") else str(page.get("reason", ""))[:120])
+            self.events.emit(f"scan {page.get('status', 'read')}", page.get("household"),
+                             output=outcome.file, detail=detail)
+
+
+class DailyReport:
+    """Runs the overdue report once a day at [report] daily_at, in a background thread so
+    e-mail never delays a build. Scheduled from start-up: a watcher started after today's
+    time sends tomorrow's report (run `supportplan report` by hand for today's)."""
+
+    def __init__(self, config: Config, events: EventLog) -> None:
+        self.config, self.events = config, events
+        self._thread: threading.Thread | None = None
+        self._run: Callable[[Config], Any] | None = None
+        self._next: datetime | None = None
         try:
-            handler(self.config, [scan.resolve() for scan in scans])
-            self.events.emit("scans handed to the reconciler", detail=f"{len(scans)} file(s)")
-        except Exception:  # the reconciler reports per scan; never let it stop the watcher
-            log.exception("reconciler failed")
-            self.events.emit("reconciler failed", detail=f"{len(scans)} scan(s)")
+            from ..report.run import ReportError, daily_report_time, run_daily_report
+        except ImportError:
+            return
+        try:
+            at = daily_report_time(config)
+        except ReportError as exc:
+            raise WatchError(str(exc)) from exc
+        if at is None:
+            return
+        self._run = run_daily_report
+        now = datetime.now()
+        today = datetime.combine(now.date(), at)
+        self._next = today if today > now else today + timedelta(days=1)
+
+    def maybe_start(self) -> None:
+        if self._next is None or self._run is None or datetime.now() < self._next:
+            return
+        self._next += timedelta(days=1)
+        if self._thread is not None and self._thread.is_alive():
+            return
+        self._thread = threading.Thread(target=self._work, name="daily-report", daemon=True)
+        self._thread.start()
+
+    def _work(self) -> None:
+        assert self._run is not None
+        try:
+            result = self._run(self.config)
+            self.events.emit("daily report made", output=getattr(result, "pdf", None),
+                             detail=f"{len(getattr(result, 'findings', []))} finding(s)")
+        except Exception:  # a report failure is logged, never stops the watcher
+            log.exception("daily report failed")
+            self.events.emit("daily report failed", detail="see the debug log")
+
+    def join(self) -> None:
+        if self._thread is not None:
+            self._thread.join(timeout=30)
 
 
 def _safe_detail(message: str) -> str:
