@@ -129,6 +129,19 @@ polling_interval_seconds = 1.0
 rescan_seconds = 300
 # Restart the warm LibreOffice converter after this many documents.
 converter_max_documents = 200
+# Keep LibreOffice running while watching, so a save becomes a PDF in well under a second.
+# Needs LibreOffice's Python bindings (Debian: python3-uno); without them each build
+# starts LibreOffice afresh (about 2 seconds slower).
+warm_converter = true
+# Warm LibreOffice processes kept running (more helps when many workbooks arrive at once).
+converters = 1
+# The Python that has LibreOffice's `uno` module; empty means try /usr/bin/python3.
+uno_python = ""
+# A file that stays quiet but never opens as a workbook (damaged, or an upload stalled)
+# is built anyway after this many seconds, so its error report appears.
+incomplete_wait_seconds = 10.0
+# Workbooks larger than this are reported as errors instead of being read.
+max_workbook_mb = 50
 """
 
 
@@ -146,19 +159,6 @@ class Config:
 
     def get(self, section: str, key: str) -> Any:
         return self.values[section][key]
-# Keep LibreOffice running while watching, so a save becomes a PDF in well under a second.
-# Needs LibreOffice's Python bindings (Debian: python3-uno); without them each build
-# starts LibreOffice afresh (about 2 seconds slower).
-warm_converter = true
-# Warm LibreOffice processes kept running (more helps when many workbooks arrive at once).
-converters = 1
-# The Python that has LibreOffice's `uno` module; empty means try /usr/bin/python3.
-uno_python = ""
-# A file that stays quiet but never opens as a workbook (damaged, or an upload stalled)
-# is built anyway after this many seconds, so its error report appears.
-incomplete_wait_seconds = 10.0
-# Workbooks larger than this are reported as errors instead of being read.
-max_workbook_mb = 50
 
     def path(self, key: str) -> Path:
         return (self.root / self.values["paths"][key]).resolve()
