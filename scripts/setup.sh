@@ -8,6 +8,7 @@ cd "$(dirname "$0")/.."
 
 DEBIAN_PACKAGES=(
   libreoffice-writer-nogui   # DOCX -> PDF
+  python3-uno                # LibreOffice's Python bridge: the watcher's warm converter
   fonts-noto-core            # Noto Sans incl. Arabic and Ethiopic
   fonts-dejavu-core          # Latin, Cyrillic, the tick-box glyph
   poppler-utils              # pdftoppm / pdftotext for looking at plans
