@@ -82,13 +82,20 @@ def find_markers(gray: np.ndarray) -> dict[int, np.ndarray]:
     scale = min(1.0, DETECT_LONG_SIDE / max(gray.shape))
     small = gray if scale == 1.0 else cv2.resize(gray, None, fx=scale, fy=scale,
                                                  interpolation=cv2.INTER_AREA)
-    corners, ids, _rejected = _aruco().detectMarkers(small)
     found: dict[int, np.ndarray] = {}
-    if ids is None:
-        return found
-    for quad, marker_id in zip(corners, ids.ravel(), strict=True):
-        if int(marker_id) in (0, 1, 2, 3) and int(marker_id) not in found:
-            found[int(marker_id)] = quad.reshape(4, 2) / scale
+    # second try on a median-filtered copy: speckle from noisy bitonal scans breaks the
+    # markers' borders
+    for image in (small, None):
+        if image is None:
+            if len(found) >= 3:
+                break
+            image = cv2.medianBlur(small, 3)
+        corners, ids, _rejected = _aruco().detectMarkers(image)
+        if ids is None:
+            continue
+        for quad, marker_id in zip(corners, ids.ravel(), strict=True):
+            if int(marker_id) in (0, 1, 2, 3) and int(marker_id) not in found:
+                found[int(marker_id)] = quad.reshape(4, 2) / scale
     return found
 
 

@@ -76,8 +76,8 @@ def draw_signature(img: np.ndarray, box: Bbox, px: float, rng: np.random.Generat
     h = rng.uniform(3, 5) if small else rng.uniform(0.25, 0.6) * bh
     sx = x0 + rng.uniform(2, max(2.5, bw - w - 2))
     sy = y0 + rng.uniform(3, max(3.5, bh - h - 2))
-    if rng.random() < 0.15:  # crossing the bottom or right border
-        sy = y1 - h * rng.uniform(0.3, 0.6)
+    if rng.random() < 0.15:  # crossing the bottom border by 1-3 mm (boxes are 5 mm apart;
+        sy = y1 - h + rng.uniform(1, 3)  # ink reaching into the next box is a real conflict)
     faint = rng.random() < 0.15
     darkness = int(rng.uniform(110, 150) if faint else rng.uniform(0, 90))
     width = rng.uniform(0.25, 0.35) if faint else rng.uniform(0.3, 0.8)
@@ -174,9 +174,12 @@ def degrade(img: np.ndarray, d: Degrade, rng: np.random.Generator) -> np.ndarray
 
 
 def random_degrade(rng: np.random.Generator, *, photo: bool = False) -> Degrade:
+    bitonal = bool(rng.random() < 0.2) and not photo
     return Degrade(
         dpi=int(rng.choice([150, 200, 300, 400, 600], p=[0.25, 0.35, 0.25, 0.1, 0.05])),
         quarter_turns=int(rng.integers(4)), skew_deg=float(rng.uniform(-10, 10)),
         blur=float(rng.choice([0, 0.6, 1.0])), noise=float(rng.uniform(0, 8)),
-        jpeg_quality=int(rng.choice([0, 40, 60, 85])), bitonal=bool(rng.random() < 0.2),
-        lighting=float(rng.uniform(0, 0.4)), photo=photo)
+        jpeg_quality=int(rng.choice([0, 40, 60, 85])), bitonal=bitonal,
+        # a bitonal scanner thresholds under its own even light: strong shading only
+        # reaches photos and grey scans
+        lighting=float(rng.uniform(0, 0.1 if bitonal else 0.4)), photo=photo)
