@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import operator
 import socket
 import zipfile
 from collections.abc import Iterator
@@ -17,6 +18,7 @@ from aiosmtpd.controller import Controller
 from click.testing import CliRunner
 from conftest import valid_household, write_household
 from openpyxl import load_workbook
+from openpyxl.worksheet.worksheet import Worksheet
 from pypdf import PdfReader
 
 from pipeline.build import build_workbooks
@@ -33,7 +35,14 @@ from pipeline.overdue import (
 from pipeline.report import run_report
 from pipeline.report.pdf import build_digest_pdf
 from pipeline.report.run import outbox_dir
-from pipeline.report.xlsx import DATE_FORMAT, SEVERE, UPCOMING, write_report_xlsx
+from pipeline.report.xlsx import (
+    DATE_FORMAT,
+    ESCALATED,
+    LATE,
+    SEVERE,
+    UPCOMING,
+    write_report_xlsx,
+)
 
 AS_OF = date(2025, 3, 10)
 NASTY = ["=HYPERLINK(\"http://evil.example\",\"click\")", "+1+1", "-2", "@SUM(A1:A2)",
@@ -53,13 +62,37 @@ def finding(kind: str = STEP_OVERDUE, days: int = 3, **values: object) -> Findin
 
 # --- xlsx ----------------------------------------------------------------------------
 
+COMPARE = {"greaterThan": operator.gt, "greaterThanOrEqual": operator.ge,
+           "lessThan": operator.lt, "lessThanOrEqual": operator.le, "equal": operator.eq}
+
+
+def shown_fill(sheet: Worksheet, coordinate: str, value: float | None = None) -> str | None:
+    """The fill a spreadsheet shows on a cell from the sheet's conditional formatting (as
+    reopened from the file): the first rule by priority that holds for the cell's value (or
+    for `value`, to probe thresholds), with stopIfTrue."""
+    value = sheet[coordinate].value if value is None else value
+    rules = sorted((rule for formatting in sheet.conditional_formatting
+                    if coordinate in formatting.sqref for rule in formatting.rules),
+                   key=lambda rule: rule.priority)
+    for rule in rules:
+        if rule.type == "expression":
+            assert rule.formula == ["TRUE"], rule.formula  # the only expression used
+            holds = True
+        else:
+            assert rule.type == "cellIs", rule.type
+            holds = COMPARE[rule.operator](value, float(rule.formula[0]))
+        if holds:
+            assert rule.stopIfTrue
+            return str(rule.dxf.fill.bgColor.rgb)[-6:]
+    return None
+
 def test_xlsx_reopened_cell_by_cell(tmp_path: Path) -> None:
     findings = [finding(days=20, escalation="Service manager"),
                 *[finding(days=2, reference=f"HH-000{i}", step=text, goal=text)
                   for i, text in enumerate(NASTY, start=2)],
                 finding(PLAN_UNSIGNED, days=1, team="South", caseworker="Ana Lima",
                         detail="-v1 not signed"),
-                finding(REVIEW_DUE, days=-5, pdf_path=None)]
+                finding(REVIEW_DUE, days=-5, pdf_path=None, detail="#N/A")]
     target = tmp_path / "reports" / "overdue-2025-03-10.xlsx"
     write_report_xlsx(target, findings, AS_OF, RuleSettings())
 
@@ -87,7 +120,13 @@ def test_xlsx_reopened_cell_by_cell(tmp_path: Path) -> None:
     assert due.value.date() == AS_OF - timedelta(days=20)
     days = worst[col["Days overdue"]]
     assert days.value == 20 and days.data_type == "n"
-    assert days.fill.fgColor.rgb.endswith(SEVERE[0].fgColor.rgb[-6:])
+    days_ref = days.coordinate
+    assert shown_fill(sheet, days_ref) == SEVERE.fill
+    assert shown_fill(sheet, days_ref.replace("2", "3")) == LATE.fill  # 2 days overdue
+    # The thresholds are the escalation settings: more than 14 days, more than 7.
+    assert [shown_fill(sheet, days_ref, n) for n in (15, 14, 8, 7, 0)] == [
+        SEVERE.fill, ESCALATED.fill, ESCALATED.fill, LATE.fill, LATE.fill]
+    assert shown_fill(sheet, "A2") is None and shown_fill(sheet, days_ref[0] + "1") is None
     assert worst[col["Escalate to"]].value == "Service manager"
     link = worst[col["Plan"]]
     assert link.value == "v1 PDF"
@@ -105,8 +144,9 @@ def test_xlsx_reopened_cell_by_cell(tmp_path: Path) -> None:
 
     upcoming = workbook[REVIEW_DUE]
     assert upcoming["E1"].value == "Days left" and upcoming["E2"].value == 5
-    assert upcoming["E2"].fill.fgColor.rgb.endswith(UPCOMING[0].fgColor.rgb[-6:])
+    assert shown_fill(upcoming, "E2") == UPCOMING.fill
     assert upcoming["H2"].value is None  # no PDF, no link
+    assert upcoming["G2"].value == "#N/A" and upcoming["G2"].data_type == "s"  # not an error
     assert workbook[PLAN_UNSIGNED]["G2"].value == "-v1 not signed"
 
     summary = workbook["Summary"]

@@ -14,6 +14,7 @@ import zipfile
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 from xml.sax.saxutils import escape as xml_escape
@@ -22,6 +23,7 @@ from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.chart import BarChart, Reference
+from openpyxl.formatting.rule import CellIsRule, FormulaRule
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.filters import AutoFilter
@@ -47,11 +49,33 @@ TITLE_FONT = Font(bold=True, size=14)
 NOTE_FONT = Font(italic=True, color="595959")
 LINK_FONT = Font(color="0563C1", underline="single")
 WRAP = Alignment(wrap_text=True, vertical="top")
+
+
+@dataclass(frozen=True)
+class Severity:
+    """How a "Days overdue" value looks: a fill and a font colour (Excel's own palette)."""
+    fill: str
+    font: str
+    bold: bool = False
+
+    def style(self) -> dict[str, Any]:
+        # A conditional format's solid fill is drawn in bgColor; fgColor too for other readers.
+        return {"fill": PatternFill("solid", fgColor=self.fill, bgColor=self.fill),
+                "font": Font(color=self.font, bold=self.bold)}
+
+    def rule(self, operator: str, threshold: int) -> Any:
+        return CellIsRule(operator=operator, formula=[str(threshold)], stopIfTrue=True,
+                          **self.style())
+
+    def always(self) -> Any:
+        return FormulaRule(formula=["TRUE"], stopIfTrue=True, **self.style())
+
+
 # Severity of days overdue, as teams escalate: service manager, team lead, late, upcoming.
-SEVERE = (PatternFill("solid", fgColor="F8696B"), Font(bold=True, color="9C0006"))
-ESCALATED = (PatternFill("solid", fgColor="FFC7CE"), Font(color="9C0006"))
-LATE = (PatternFill("solid", fgColor="FFEB9C"), Font(color="9C5700"))
-UPCOMING = (PatternFill("solid", fgColor="C6EFCE"), Font(color="006100"))
+SEVERE = Severity("F8696B", "9C0006", bold=True)
+ESCALATED = Severity("FFC7CE", "9C0006")
+LATE = Severity("FFEB9C", "9C5700")
+UPCOMING = Severity("C6EFCE", "006100")
 
 
 @dataclass(frozen=True)
@@ -98,24 +122,21 @@ def text_cell(sheet: Any, value: str, **style: Any) -> WriteOnlyCell | str:
     return cell
 
 
-def severity(finding: Finding, settings: RuleSettings) -> tuple[PatternFill, Font]:
-    if finding.kind in UPCOMING_KINDS:
-        return UPCOMING
-    if finding.days_overdue > settings.escalate_service_manager_days:
-        return SEVERE
-    if finding.days_overdue > settings.escalate_team_lead_days:
-        return ESCALATED
-    return LATE
+@lru_cache(maxsize=4096)
+def _relative_folder(folder: str, report_dir: str) -> str:
+    return os.path.relpath(folder, report_dir)
 
 
 def plan_link(pdf_path: str | None, report_dir: Path) -> str | None:
     """A link to the plan PDF, relative to the report so the output folder can be shared."""
     if not pdf_path:
         return None
-    try:
-        return Path(os.path.relpath(pdf_path, report_dir)).as_posix()
+    folder, name = os.path.split(pdf_path)
+    try:  # per folder, cached: a household's findings share it
+        relative = os.path.join(_relative_folder(folder, str(report_dir)), name)
     except ValueError:  # another drive on Windows
         return Path(pdf_path).as_uri()
+    return relative.replace(os.sep, "/")
 
 
 def table_name(title: str) -> str:
@@ -133,6 +154,20 @@ def _add_table(sheet: Any, name: str, headers: Sequence[str], first_row: int,
     with warnings.catch_warnings():  # "add table columns manually": done just above
         warnings.simplefilter("ignore", UserWarning)
         sheet.add_table(table)
+
+
+def _add_severity(sheet: Any, cells: str, upcoming: bool, settings: RuleSettings) -> None:
+    """Colour days overdue as teams escalate (the same thresholds as "Escalate to").
+
+    Conditional formatting on the column, not a fill per cell: Excel-native (a value
+    edited by hand recolours itself) and no style per cell to write."""
+    formatting = sheet.conditional_formatting
+    if upcoming:  # looking ahead: nothing is late yet
+        formatting.add(cells, UPCOMING.always())
+        return
+    formatting.add(cells, SEVERE.rule("greaterThan", settings.escalate_service_manager_days))
+    formatting.add(cells, ESCALATED.rule("greaterThan", settings.escalate_team_lead_days))
+    formatting.add(cells, LATE.rule("lessThanOrEqual", settings.escalate_team_lead_days))
 
 
 def write_report_xlsx(target: Path, findings: Sequence[Finding], as_of: date,
@@ -232,9 +267,9 @@ class RowWriter:
     """
 
     def __init__(self, sheet: Any, columns: Sequence[Column], findings: list[Finding],
-                 settings: RuleSettings, report_dir: Path, upcoming: bool) -> None:
-        self.columns, self.findings, self.settings = columns, findings, settings
-        self.report_dir, self.upcoming = report_dir, upcoming
+                 links: list[str | None], upcoming: bool) -> None:
+        self.columns, self.findings, self.links = columns, findings, links
+        self.upcoming = upcoming
         self.letters = [get_column_letter(i) for i in range(1, len(columns) + 1)]
 
         def style(**attributes: Any) -> int:
@@ -248,8 +283,6 @@ class RowWriter:
         self.text_styles = {(wrap, quote): style(alignment=WRAP if wrap else Alignment(),
                                                  quotePrefix=quote)
                             for wrap in (False, True) for quote in (False, True)}
-        self.severity_styles = {id(pair): style(fill=pair[0], font=pair[1])
-                                for pair in (SEVERE, ESCALATED, LATE, UPCOMING)}
 
     def text(self, ref: str, value: str, wrap: bool = False) -> str:
         value = clean_text(value)
@@ -262,7 +295,8 @@ class RowWriter:
 
     def rows(self) -> Iterator[str]:
         epoch = date(1899, 12, 30)
-        for number, finding in enumerate(self.findings, start=2):
+        for number, (finding, link) in enumerate(zip(self.findings, self.links, strict=True),
+                                                 start=2):
             cells = []
             for letter, column in zip(self.letters, self.columns, strict=True):
                 ref = f"{letter}{number}"
@@ -271,11 +305,9 @@ class RowWriter:
                     cells.append(f'<c r="{ref}" s="{self.date_style}"><v>'
                                  f"{(value - epoch).days}</v></c>")
                 elif column.attribute == "days_overdue":
-                    shown = -value if self.upcoming else value
-                    style = self.severity_styles[id(severity(finding, self.settings))]
-                    cells.append(f'<c r="{ref}" s="{style}"><v>{shown}</v></c>')
+                    shown = -value if self.upcoming else value  # coloured by _add_severity
+                    cells.append(f'<c r="{ref}"><v>{shown}</v></c>')
                 elif column.attribute == "pdf_path":
-                    link = plan_link(value, self.report_dir)
                     if link is not None:  # the link itself is on the sheet (_write_kind)
                         cells.append(f'<c r="{ref}" t="inlineStr" s="{self.link_style}"><is>'
                                      f"<t>v{finding.version} PDF</t></is></c>")
@@ -329,12 +361,17 @@ def _write_kind(sheet: Any, kind: str, findings: list[Finding], settings: RuleSe
     else:
         sheet.append(headers)
         sheet.append([f"None as of the report date ({kind.lower()})."])
-    writer = RowWriter(sheet, columns, findings, settings, report_dir, kind in UPCOMING_KINDS)
+    links = [plan_link(finding.pdf_path, report_dir) for finding in findings]
+    upcoming = kind in UPCOMING_KINDS
+    writer = RowWriter(sheet, columns, findings, links, upcoming)
     # The links are known now; openpyxl writes them (and their relationships) on save.
-    for number, finding in enumerate(findings, start=2):
-        link = plan_link(finding.pdf_path, report_dir)
+    letter = get_column_letter(len(columns))
+    for number, link in enumerate(links, start=2):
         if link is not None:
-            ref = f"{get_column_letter(len(columns))}{number}"
-            sheet._hyperlinks.append(Hyperlink(ref=ref, target=link))
-    _add_table(sheet, table_name(kind), headers, 1, 1 + max(len(findings), 1))
+            sheet._hyperlinks.append(Hyperlink(ref=f"{letter}{number}", target=link))
+    last = 1 + max(len(findings), 1)
+    _add_table(sheet, table_name(kind), headers, 1, last)
+    if findings:
+        days = get_column_letter(1 + [c.attribute for c in columns].index("days_overdue"))
+        _add_severity(sheet, f"{days}2:{days}{last}", upcoming, settings)
     return writer
