@@ -196,3 +196,23 @@ def test_names_in_arabic_tigrinya_and_ukrainian_render_with_real_glyphs(
     # Fonts that have Arabic glyphs (LibreOffice falls back to one of them per run).
     assert fonts & {"NotoSansArabic-Regular", "NotoNaskhArabic-Regular", "DejaVuSans"}, fonts
     assert any(f.startswith("NotoSansEthiopic") for f in fonts), fonts
+
+
+def test_typed_box_glyphs_and_the_word_signature_do_not_confuse_the_layout(
+        workspace: Config) -> None:
+    from pipeline.reconcile.stamp import measure_layout
+
+    demo = edited(valid_household())
+    demo.steps[0]["we_will"] = "Get the GP's Signature on the form ☐ and post it"
+    demo.members[1]["name"] = "Signature Hassan"
+    demo.steps[0]["who"] = "Signature Hassan"
+    [outcome] = build_workbooks(workspace, [write_household(workspace, demo)])
+    assert outcome.status == BUILT, outcome.message
+    assert "GP's Signature on the form [ ] and post it" in pdf_text(outcome.pdf)
+    registry = open_registry(workspace.registry_url)
+    version = registry.latest_version("HH-0001")
+    pages = measure_layout(outcome.pdf, registry.version_step_ids(version.id),
+                           registry.version_signers(version.id))
+    boxes = [box for page in pages for box in page.boxes]
+    assert sum(box.kind == "tick" for box in boxes) == 3
+    assert sum(box.kind == "signature" for box in boxes) == 4

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 import cv2
 import numpy as np
 import pypdfium2 as pdfium
+import pypdfium2.raw as pdfium_c
 import segno
 from pypdf import PdfReader, PdfWriter
 from reportlab.lib.units import mm
@@ -32,6 +33,9 @@ if TYPE_CHECKING:
 PT_TO_MM = 25.4 / 72
 TICK_GLYPH = "\u2610"  # the template's "Done" box, one per step row
 SIGNATURE_WORD = "Signature"  # printed once at the top-left inside each signature box
+# The box label is set in 7 pt; all text a household or caseworker typed is 8 pt or larger,
+# so a step that mentions a "Signature" is never taken for a box.
+SIGNATURE_LABEL_MAX_PT = 7.5
 ARUCO_DICT = cv2.aruco.DICT_4X4_50
 MEASURE_DPI = 200
 
@@ -161,7 +165,9 @@ def measure_layout(pdf_path: Path, step_ids: Sequence[str],
             for index, char in enumerate(chars):
                 if char == TICK_GLYPH:
                     ticks.append((number, _char_bbox(textpage, index, height_pt)))
-            found = _word_positions(chars, SIGNATURE_WORD)
+            found = [index for index in _word_positions(chars, SIGNATURE_WORD)
+                     if pdfium_c.FPDFText_GetFontSize(textpage.raw, index)
+                     <= SIGNATURE_LABEL_MAX_PT]
             if not found:
                 continue
             scale = MEASURE_DPI / 72

@@ -29,6 +29,21 @@ class Organisation:
     contact: str = ""
 
 
+# The template's tick box glyph marks where each step's "Done" box is; typed boxes would be
+# taken for one, so they are shown as brackets instead.
+_BOX_GLYPHS = str.maketrans({"\u2610": "[ ]", "\u2611": "[x]", "\u2612": "[x]"})
+
+
+def _without_box_glyphs(value: Any) -> Any:
+    if isinstance(value, str):
+        return value.translate(_BOX_GLYPHS)
+    if isinstance(value, dict):
+        return {key: _without_box_glyphs(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_without_box_glyphs(item) for item in value]
+    return value
+
+
 def long_date(value: date | None) -> str:
     return f"{value.day} {value:%B %Y}" if value else ""
 
@@ -54,7 +69,7 @@ def plan_context(household: Household, version: int, step_ids: Sequence[str],
             "we_will": step.we_will, "you_will": step.you_will, "who": step.who,
             "by_when": table_date(step.by_when), "step_id": step_id, "first_of_goal": first,
         })
-    return {
+    return _without_box_glyphs({
         "org": {"name": organisation.name, "contact": organisation.contact},
         "household": {
             "reference": household.reference, "name": household.name,
@@ -74,7 +89,7 @@ def plan_context(household: Household, version: int, step_ids: Sequence[str],
         "safety_items": [{"worry": s.worry, "we_will": s.we_will, "you_will": s.you_will,
                           "review_by": table_date(s.review_by)} for s in household.safety_plan],
         "signers": [{"name": s.name, "role": s.role} for s in household.signers],
-    }
+    })
 
 
 @lru_cache(maxsize=4)
