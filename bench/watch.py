@@ -25,6 +25,7 @@ from pipeline.demo import synthetic_household  # noqa: E402
 from pipeline.workspace import init_workspace  # noqa: E402
 
 SUPPORTPLAN = str(Path(sys.executable).with_name("supportplan"))
+STAMP = True  # QR codes + markers on every page ([reconcile] stamp); --no-stamp to compare
 
 
 def make_workspace(folder: Path, *, warm: bool, debounce: float, converters: int) -> Path:
@@ -34,6 +35,8 @@ def make_workspace(folder: Path, *, warm: bool, debounce: float, converters: int
     text = text.replace("debounce_seconds = 1.0", f"debounce_seconds = {debounce}")
     text = text.replace("warm_converter = true", f"warm_converter = {str(warm).lower()}")
     text = text.replace("converters = 1", f"converters = {converters}")
+    if not STAMP:
+        text = text.replace("stamp = true", "stamp = false")
     config.write_text(text, encoding="utf-8")
     return folder
 
@@ -116,7 +119,11 @@ def main() -> None:
     parser.add_argument("--debounce", type=float, default=1.0)
     parser.add_argument("--converters", type=int, default=2,
                         help="warm converters for the bulk run (the latency runs use 1)")
+    parser.add_argument("--no-stamp", action="store_true",
+                        help="turn off QR stamping, to see what it adds to latency")
     args = parser.parse_args()
+    global STAMP
+    STAMP = not args.no_stamp
     with tempfile.TemporaryDirectory(prefix="bench-watch-") as folder:
         base = Path(folder)
         pool = base / "workbooks"
