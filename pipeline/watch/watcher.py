@@ -161,7 +161,7 @@ class Watcher:
     def notice(self, path: Path) -> None:
         kind = classify(path, self.intake)
         if kind is not None:
-            log.debug("event for %s (%s) at %.3f", path.name, kind, time.monotonic())
+            log.debug("%s event at %.3f", kind, time.monotonic())  # no file names: privacy
             self.pending.touch(path, kind, time.monotonic())
 
     def forget(self, path: Path) -> None:
