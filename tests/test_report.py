@@ -159,6 +159,25 @@ def test_xlsx_reopened_cell_by_cell(tmp_path: Path) -> None:
     assert len(summary._charts) == 1
 
 
+def test_long_text_wraps_in_a_tall_enough_row(tmp_path: Path) -> None:
+    long_step = "We will: " + "find a school place near the new flat " * 6  # ~230 letters
+    findings = [finding(days=9, step=long_step), finding(days=3, step="We will: call"),
+                finding(days=1, step="We will: call\nYou will: answer")]
+    target = write_report_xlsx(tmp_path / "r.xlsx", findings, AS_OF, RuleSettings())
+    sheet = load_workbook(target)[STEP_OVERDUE]
+    headers = [c.value for c in sheet[1]]
+    step = headers.index("Step") + 1
+    assert all(c.font.b for c in sheet[1])  # bold even where table styles are not shown
+    assert sheet.cell(2, step).value == long_step and sheet.cell(2, step).alignment.wrap_text
+    assert sheet.row_dimensions[2].height >= 4 * 15  # Calc would keep one line otherwise
+    assert not sheet.cell(3, step).alignment.wrap_text and sheet.row_dimensions[3].height is None
+    assert sheet.cell(4, step).alignment.wrap_text and sheet.row_dimensions[4].height == 30
+    # Printed: landscape, one page wide, the header row on every page.
+    assert sheet.page_setup.orientation == "landscape" and sheet.page_setup.fitToWidth == 1
+    assert sheet.sheet_properties.pageSetUpPr.fitToPage
+    assert sheet.print_title_rows == "$1:$1"
+
+
 def test_empty_report_still_has_valid_tables(tmp_path: Path) -> None:
     target = write_report_xlsx(tmp_path / "empty.xlsx", [], AS_OF, RuleSettings())
     workbook = load_workbook(target)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 import warnings
 import zipfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date
 from functools import lru_cache
@@ -45,10 +45,15 @@ DATE_FORMAT = "dd/mm/yyyy"
 SUMMARY = "Summary"
 RISKY_PREFIXES = ("=", "+", "-", "@")
 TABLE_STYLE = TableStyleInfo(name="TableStyleMedium2", showRowStripes=True)
-TITLE_FONT = Font(bold=True, size=14)
-NOTE_FONT = Font(italic=True, color="595959")
-LINK_FONT = Font(color="0563C1", underline="single")
-WRAP = Alignment(wrap_text=True, vertical="top")
+# Fonts name the workbook's own (Calibri, theme minor): a font without a name shows in
+# LibreOffice as its default serif.
+BODY = {"name": "Calibri", "family": 2, "scheme": "minor"}
+TITLE_FONT = Font(**BODY, bold=True, size=14)
+NOTE_FONT = Font(**BODY, size=11, italic=True, color="595959")
+LINK_FONT = Font(**BODY, size=11, color="0563C1", underline="single")
+HEADER_FONT = Font(**BODY, size=11, bold=True)
+WRAP = Alignment(wrap_text=True)  # bottom, like the unstyled cells beside it
+LINE_HEIGHT = 15  # points, Calibri 11
 
 
 @dataclass(frozen=True)
@@ -88,9 +93,9 @@ class Column:
 STEP_COLUMNS = (
     Column("Reference", 13, "reference"), Column("Caseworker", 20, "caseworker"),
     Column("Team", 14, "team"), Column("Area", 18, "area"), Column("Goal", 30, "goal"),
-    Column("Step", 48, "step"), Column("Held by", 22, "held_by"), Column("Due", 11, "due"),
-    Column("Days overdue", 9, "days_overdue"), Column("Escalate to", 15, "escalation"),
-    Column("Detail", 30, "detail"), Column("Plan", 12, "pdf_path"),
+    Column("Step", 48, "step"), Column("Held by", 26, "held_by"), Column("Due", 11, "due"),
+    Column("Days overdue", 13, "days_overdue"), Column("Escalate to", 15, "escalation"),
+    Column("Detail", 34, "detail"), Column("Plan", 12, "pdf_path"),
 )
 OTHER_COLUMNS = tuple(c for c in STEP_COLUMNS
                       if c.attribute not in {"area", "goal", "step", "held_by"})
@@ -99,13 +104,49 @@ OTHER_COLUMNS = tuple(c for c in STEP_COLUMNS
 def columns_for(kind: str) -> tuple[Column, ...]:
     columns = STEP_COLUMNS if kind in (STEP_OVERDUE, STEP_DUE_SOON) else OTHER_COLUMNS
     if kind in UPCOMING_KINDS:  # looking ahead: show days left, a positive number
-        columns = tuple(Column("Days left", 9, c.attribute) if c.attribute == "days_overdue"
+        columns = tuple(Column("Days left", c.width, c.attribute) if c.attribute == "days_overdue"
                         else c for c in columns)
     return columns
 
 
 def clean_text(value: str) -> str:
     return ILLEGAL_CHARACTERS_RE.sub("", value)
+
+
+def text_lines(value: str, width: float) -> int:
+    """Lines `value` takes wrapped in a column `width` wide. About: widths count "0"s, and
+    Calibri fits ~1.2 letters in one (seen in LibreOffice); word breaks waste some."""
+    per_line = int(width * 1.2)
+    if len(value) <= per_line and "\n" not in value:
+        return 1
+    return sum(max(1, -(-len(line) // per_line)) for line in value.split("\n"))
+
+
+def header_cells(sheet: Any, headers: Sequence[str], wrap: bool = False,
+                 numbers: Collection[str] = ()) -> list[Any]:
+    """Bold headers: the table style draws them in Excel, but not every reader has it
+    (LibreOffice shows no table styles). Headers of number and date columns (`numbers`)
+    sit on the right, over their values."""
+    cells = []
+    for header in headers:
+        cell = WriteOnlyCell(sheet, header)
+        cell.font = HEADER_FONT
+        right = header in numbers
+        if wrap or right:
+            cell.alignment = Alignment(wrap_text=wrap, horizontal="right" if right else None)
+        cells.append(cell)
+    return cells
+
+
+def _print_setup(sheet: Any, title_rows: str | None = None) -> None:
+    """Printed (or saved as PDF): A4 landscape, one page wide, headers on every page."""
+    sheet.page_setup.orientation = "landscape"
+    sheet.page_setup.paperSize = "9"  # A4
+    sheet.page_setup.fitToWidth = 1
+    sheet.page_setup.fitToHeight = 0  # as many pages down as it takes
+    sheet.sheet_properties.pageSetUpPr.fitToPage = True
+    if title_rows:
+        sheet.print_title_rows = title_rows
 
 
 def text_cell(sheet: Any, value: str, **style: Any) -> WriteOnlyCell | str:
@@ -206,8 +247,10 @@ def _write_summary(sheet: Any, findings: Sequence[Finding], as_of: date,
                    settings: RuleSettings, title: str) -> None:
     headers_team = ["Team", *KINDS, "Total"]
     headers_cw = ["Team", "Caseworker", *KINDS, "Total"]
-    for index, width in enumerate([22, 22, *[13] * len(KINDS), 9], start=1):
+    # 15 fits "Weekly review" in bold: kind names take two lines (row heights below).
+    for index, width in enumerate([22, 22, *[15] * len(KINDS), 9], start=1):
         sheet.column_dimensions[get_column_letter(index)].width = width
+    _print_setup(sheet)
     heading = WriteOnlyCell(sheet, f"{title} as of {as_of:%d/%m/%Y}")
     heading.font = TITLE_FONT
     sheet.append([heading])
@@ -220,7 +263,9 @@ def _write_summary(sheet: Any, findings: Sequence[Finding], as_of: date,
     sheet.append([])
     by_team = counts_by(findings, "team")
     team_first = 4
-    sheet.append(headers_team)
+    # Heights are set before the rows are streamed out.
+    sheet.row_dimensions[team_first].height = 2 * LINE_HEIGHT
+    sheet.append(header_cells(sheet, headers_team, wrap=True, numbers=headers_team[1:]))
     for (team,), counts in by_team.items():
         sheet.append([text_cell(sheet, team), *counts.values(), sum(counts.values())])
     if not by_team:
@@ -231,7 +276,8 @@ def _write_summary(sheet: Any, findings: Sequence[Finding], as_of: date,
     sheet.append([])
     cw_first = team_last + 3
     by_caseworker = counts_by(findings, "team", "caseworker")
-    sheet.append(headers_cw)
+    sheet.row_dimensions[cw_first].height = 2 * LINE_HEIGHT
+    sheet.append(header_cells(sheet, headers_cw, wrap=True, numbers=headers_cw[2:]))
     for (team, caseworker), counts in by_caseworker.items():
         sheet.append([text_cell(sheet, team), text_cell(sheet, caseworker), *counts.values(),
                       sum(counts.values())])
@@ -285,9 +331,6 @@ class RowWriter:
                             for wrap in (False, True) for quote in (False, True)}
 
     def text(self, ref: str, value: str, wrap: bool = False) -> str:
-        value = clean_text(value)
-        if not value:
-            return ""
         style = self.text_styles[(wrap, value.startswith(RISKY_PREFIXES))]
         style_attr = f' s="{style}"' if style else ""
         return (f'<c r="{ref}" t="inlineStr"{style_attr}><is><t xml:space="preserve">'
@@ -297,7 +340,7 @@ class RowWriter:
         epoch = date(1899, 12, 30)
         for number, (finding, link) in enumerate(zip(self.findings, self.links, strict=True),
                                                  start=2):
-            cells = []
+            cells, lines = [], 1
             for letter, column in zip(self.letters, self.columns, strict=True):
                 ref = f"{letter}{number}"
                 value = getattr(finding, column.attribute)
@@ -311,9 +354,14 @@ class RowWriter:
                     if link is not None:  # the link itself is on the sheet (_write_kind)
                         cells.append(f'<c r="{ref}" t="inlineStr" s="{self.link_style}"><is>'
                                      f"<t>v{finding.version} PDF</t></is></c>")
-                else:
-                    cells.append(self.text(ref, str(value), column.attribute == "step"))
-            yield f'<row r="{number}">{"".join(cells)}</row>'
+                elif value := clean_text(str(value)):
+                    needed = text_lines(value, column.width)
+                    lines = max(lines, needed)
+                    cells.append(self.text(ref, value, wrap=needed > 1))
+            # Text too long for its column wraps, and the row is made tall enough for it:
+            # Excel would fit the height itself, LibreOffice keeps the one-line default.
+            height = f' ht="{lines * LINE_HEIGHT}"' if lines > 1 else ""
+            yield f'<row r="{number}"{height}>{"".join(cells)}</row>'
 
 
 def splice_rows(path: Path, sheets: dict[str, RowWriter]) -> None:
@@ -353,13 +401,13 @@ def _write_kind(sheet: Any, kind: str, findings: list[Finding], settings: RuleSe
     for index, column in enumerate(columns, start=1):
         sheet.column_dimensions[get_column_letter(index)].width = column.width
     sheet.freeze_panes = "B2"
+    _print_setup(sheet, title_rows="1:1")
     headers = [c.header for c in columns]
     findings = sorted(findings, key=lambda f: (-f.days_overdue, f.team, f.caseworker,
                                                f.reference))
-    if findings:
-        sheet.append(headers)
-    else:
-        sheet.append(headers)
+    sheet.append(header_cells(sheet, headers, numbers=[
+        c.header for c in columns if c.attribute in ("due", "days_overdue")]))
+    if not findings:
         sheet.append([f"None as of the report date ({kind.lower()})."])
     links = [plan_link(finding.pdf_path, report_dir) for finding in findings]
     upcoming = kind in UPCOMING_KINDS
