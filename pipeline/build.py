@@ -141,6 +141,22 @@ def build_lock(output_dir: Path) -> Iterator[None]:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
+def remove_interrupted_leftovers(output_dir: Path) -> None:
+    """Staging folders and `.part` files a killed build left. Call with the build lock held:
+    they may belong to a build still running."""
+    shutil.rmtree(output_dir / STAGING, ignore_errors=True)
+    remove_stale_temporaries(output_dir)
+
+
+def default_post_processor(config: Config, pdf: bool) -> PdfPostProcessor | None:
+    """Stamping (QR codes, alignment marks, measured box layout) unless turned off."""
+    if not pdf or not bool(config.get("reconcile", "stamp")):
+        return None
+    from .reconcile.stamp import make_post_processor
+
+    return make_post_processor(config)
+
+
 class Builder:
     """Holds what a batch shares: config, registry, template, LibreOffice."""
 
@@ -155,16 +171,20 @@ class Builder:
         self.organisation = Organisation(config.organisation_name,
                                          str(config.get("organisation", "contact")))
         self.soffice = find_soffice(str(config.get("pdf", "soffice"))) if pdf else None
+        self._cleaned = False
 
     def build(self, workbooks: Sequence[Path],
               progress: Callable[[BuildOutcome], None] | None = None) -> list[BuildOutcome]:
-        staging = self.config.output_dir / STAGING / uuid.uuid4().hex
-        staging.mkdir(parents=True)
-        try:
-            with build_lock(self.config.output_dir):
+        with build_lock(self.config.output_dir):
+            if not self._cleaned:
+                remove_interrupted_leftovers(self.config.output_dir)
+                self._cleaned = True
+            staging = self.config.output_dir / STAGING / uuid.uuid4().hex
+            staging.mkdir(parents=True)
+            try:
                 return self._build(workbooks, staging, progress or (lambda _outcome: None))
-        finally:
-            shutil.rmtree(staging, ignore_errors=True)
+            finally:
+                shutil.rmtree(staging, ignore_errors=True)
 
     def _build(self, workbooks: Sequence[Path], staging: Path,
                progress: Callable[[BuildOutcome], None]) -> list[BuildOutcome]:
@@ -336,12 +356,8 @@ def build_workbooks(config: Config, paths: Sequence[Path], *, pdf: bool = True,
                     progress: Callable[[BuildOutcome], None] | None = None,
                     registry: Registry | None = None) -> list[BuildOutcome]:
     """Build every workbook found in `paths` (files or folders)."""
-    remove_stale_temporaries(config.output_dir)
-    post_process = None
-    if pdf and bool(config.get("reconcile", "stamp")):
-        from .reconcile.stamp import make_post_processor  # QR codes, markers, box layout
-        post_process = make_post_processor(config)
-    builder = Builder(config, registry=registry, pdf=pdf, post_process=post_process)
+    builder = Builder(config, registry=registry, pdf=pdf,
+                      post_process=default_post_processor(config, pdf))
     return builder.build(collect_workbooks(paths), progress)
 
 

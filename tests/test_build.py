@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import os
+import subprocess
 from dataclasses import replace
 from pathlib import Path
 
@@ -144,14 +144,15 @@ def test_a_conversion_that_hangs_is_killed(tmp_path: Path) -> None:
     from pipeline.render.soffice import convert_batch
 
     fake = tmp_path / "soffice"
-    fake.write_text("#!/bin/sh\nsleep 60 &\nsleep 60\n")
+    fake.write_text("#!/bin/sh\nsleep 4242 &\nsleep 4243\n")  # a child that would linger
     fake.chmod(0o755)
     source = tmp_path / "a.docx"
     source.write_bytes(b"x")
     [result] = convert_batch([source], soffice=fake, timeout=1)
     assert result.pdf is None and "did not finish within 1 seconds" in (result.error or "")
-    leftover = os.popen(f"pgrep -f '{fake}'").read().strip()
-    assert leftover == ""
+    for pattern in (str(fake), "sleep 4242", "sleep 4243"):
+        found = subprocess.run(["pgrep", "-f", pattern], capture_output=True, text=True)
+        assert found.stdout == "", pattern
 
 
 def test_files_left_by_an_interrupted_build_are_set_aside(workspace: Config) -> None:
@@ -173,7 +174,6 @@ def test_files_left_by_an_interrupted_build_are_set_aside(workspace: Config) -> 
 
 def test_names_in_arabic_tigrinya_and_ukrainian_render_with_real_glyphs(
         workspace: Config) -> None:
-    import subprocess
 
     demo = edited(valid_household())
     demo.members = [{"name": "أمينة حسن", "role": "Parent", "adult": True},

@@ -21,12 +21,13 @@ from typing import Any
 import pytest
 from openpyxl import load_workbook
 
+from pipeline.build import ORPHANS
 from pipeline.config import load_config
 from pipeline.demo import DemoHousehold, synthetic_household
 from pipeline.intake.writer import build_workbook
 from pipeline.registry import open_registry
 from pipeline.watch.filters import SCAN, WORKBOOK, classify, is_complete_workbook
-from pipeline.watch.recover import RECOVERED, recover_output
+from pipeline.watch.recover import recover_output
 from pipeline.workspace import init_workspace
 
 SUPPORTPLAN = str(Path(sys.executable).with_name("supportplan"))
@@ -245,14 +246,14 @@ def test_recovery_moves_an_unrecorded_version_aside_and_rebuilds_it(workspace: P
     (folder / ".support-plan-HH-00001-v1.x.pdf.part").write_bytes(b"partial")
     registry = open_registry(config.registry_url)
     try:
-        moved = recover_output(config.output_dir, registry)
-        assert [p.name for p in moved] == ["support-plan-HH-00001-v1.docx"]
-        assert RECOVERED in moved[0].parts
+        moved = recover_output(config, registry)
+        assert [p.name.split("-", 1)[1] for p in moved] == ["support-plan-HH-00001-v1.docx"]
+        assert ORPHANS in moved[0].parts
         assert leftovers(workspace) == []
         [outcome] = build_workbooks(config, [workbook], pdf=False, registry=registry)
         assert outcome.version == 1
         # A recorded version is never moved.
-        assert recover_output(config.output_dir, registry) == []
+        assert recover_output(config, registry) == []
     finally:
         registry.close()
     assert (folder / "support-plan-HH-00001-v1.docx").read_bytes() != b"half a build"

@@ -28,7 +28,7 @@ from watchdog.observers import Observer
 from watchdog.observers.api import BaseObserver
 from watchdog.observers.polling import PollingObserver
 
-from ..build import FAILED, Builder, BuildOutcome
+from ..build import FAILED, Builder, BuildOutcome, default_post_processor
 from ..config import Config
 from ..files import sha256_file
 from ..intake.reader import ERROR, Problem, ReadResult
@@ -198,18 +198,14 @@ class Watcher:
         return 0
 
     def start(self) -> None:
-        moved = recover_output(self.config.output_dir, self.registry)
+        moved = recover_output(self.config, self.registry)
         for path in moved:
             self.events.emit("recovered unrecorded file from an interrupted build",
                              path.parent.name, output=path)
         pdf = bool(self.config.get("pdf", "enabled"))
-        post_process = None
-        if pdf and bool(self.config.get("reconcile", "stamp")):
-            # The same stamping as `supportplan build`: QR codes, markers, box layout.
-            from ..reconcile.stamp import make_post_processor
-            post_process = make_post_processor(self.config)
         self.builder = Builder(self.config, registry=self.registry, pdf=pdf,
-                               post_process=post_process, converter=self._start_converter())
+                               post_process=default_post_processor(self.config, pdf),
+                               converter=self._start_converter())
         self._start_observer()  # before catching up, so nothing saved meanwhile is missed
         self.catch_up()
         self.events.emit("watching", detail=("polling" if self.settings.polling else "events")
