@@ -32,6 +32,10 @@ YES_NO: tuple[str, ...] = ("Yes", "No")
 # "Who" may name a member or the household as a whole.
 WHOLE_HOUSEHOLD = "Whole household"
 
+# Signer keys: stable, non-personal names for who signs (also "member-<n>" per member).
+CASEWORKER_KEY = "caseworker"
+PEER_REVIEWER_KEY = "peer-reviewer"
+
 ROLE_CASEWORKER = "Caseworker"
 ROLE_PEER_REVIEWER = "Peer reviewer"
 
@@ -114,12 +118,12 @@ class Household:
     @property
     def signers(self) -> tuple[Signer, ...]:
         """Caseworker, each member who signs, then the peer reviewer (if named)."""
-        signers = [Signer("caseworker", self.caseworker, ROLE_CASEWORKER)]
+        signers = [Signer(CASEWORKER_KEY, self.caseworker, ROLE_CASEWORKER)]
         signers += [
             Signer(f"member-{index}", member.name, member.role or "Household member")
             for index, member in enumerate(self.members, start=1)
             if member.signs_plan
         ]
         if self.peer_reviewer:
-            signers.append(Signer("peer-reviewer", self.peer_reviewer, ROLE_PEER_REVIEWER))
+            signers.append(Signer(PEER_REVIEWER_KEY, self.peer_reviewer, ROLE_PEER_REVIEWER))
         return tuple(signers)

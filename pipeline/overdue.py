@@ -26,7 +26,8 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from .model import CLOSED_STATUSES, WHOLE_HOUSEHOLD
+from .config import default_values
+from .model import CLOSED_STATUSES, PEER_REVIEWER_KEY, WHOLE_HOUSEHOLD, Signer
 
 STEP_OVERDUE = "Step overdue"
 STEP_DUE_SOON = "Step due soon"
@@ -41,20 +42,22 @@ KINDS: tuple[str, ...] = (STEP_OVERDUE, PLAN_UNSIGNED, REVIEW_OVERDUE, WEEKLY_RE
 # Kinds that look ahead: their "days overdue" is zero or negative (days left).
 UPCOMING_KINDS = frozenset({STEP_DUE_SOON, REVIEW_DUE})
 
-PEER_REVIEWER_KEY = "peer-reviewer"
 TEAM_LEAD = "Team lead"
 SERVICE_MANAGER = "Service manager"
 NO_TEAM = "(no team)"
 
 
+_REPORT_DEFAULTS = default_values()["report"]  # the one place for defaults: config.py
+
+
 @dataclass(frozen=True)
 class RuleSettings:
-    due_soon_days: int = 7
-    unsigned_after_days: int = 14
-    review_due_days: int = 14
-    weekly_review_days: int = 7
-    escalate_team_lead_days: int = 7
-    escalate_service_manager_days: int = 14
+    due_soon_days: int = _REPORT_DEFAULTS["due_soon_days"]
+    unsigned_after_days: int = _REPORT_DEFAULTS["unsigned_after_days"]
+    review_due_days: int = _REPORT_DEFAULTS["review_due_days"]
+    weekly_review_days: int = _REPORT_DEFAULTS["weekly_review_days"]
+    escalate_team_lead_days: int = _REPORT_DEFAULTS["escalate_team_lead_days"]
+    escalate_service_manager_days: int = _REPORT_DEFAULTS["escalate_service_manager_days"]
 
     @classmethod
     def from_config(cls, values: Mapping[str, Any]) -> RuleSettings:
@@ -79,19 +82,12 @@ class StepFacts:
 
 
 @dataclass(frozen=True)
-class SignerFacts:
-    key: str
-    name: str
-    role: str
-
-
-@dataclass(frozen=True)
 class VersionFacts:
     version: int
     issued_on: date
     review_date: date
     pdf_path: str | None
-    signers: tuple[SignerFacts, ...]
+    signers: tuple[Signer, ...]
     signed: Mapping[str, date] = field(default_factory=dict)  # signer key -> first signed
 
 
@@ -162,7 +158,7 @@ def signed_keys(version: VersionFacts, as_of: date) -> set[str]:
     return {key for key, on in version.signed.items() if on <= as_of}
 
 
-def missing_signers(version: VersionFacts, as_of: date) -> list[SignerFacts]:
+def missing_signers(version: VersionFacts, as_of: date) -> list[Signer]:
     """Required signers, other than the peer reviewer, with no signature as of the date."""
     signed = signed_keys(version, as_of)
     return [s for s in version.signers if s.key != PEER_REVIEWER_KEY and s.key not in signed]
@@ -323,9 +319,9 @@ def load_facts(engine: Any) -> list[HouseholdFacts]:
             r.households.c.peer_reviewer, r.households.c.plan_date, r.households.c.closed_on,
             r.households.c.last_weekly_review).order_by(r.households.c.reference)).all()
 
-    signers: dict[int, list[SignerFacts]] = defaultdict(list)
+    signers: dict[int, list[Signer]] = defaultdict(list)
     for row in signer_rows:
-        signers[row.version_id].append(SignerFacts(row.signer_key, row.name, row.role))
+        signers[row.version_id].append(Signer(row.signer_key, row.name, row.role))
     signed: dict[int, dict[str, date]] = defaultdict(dict)
     for version_id, key, first in signed_rows:
         signed[version_id][key] = _day(first)

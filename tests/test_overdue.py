@@ -24,7 +24,7 @@ from pipeline.overdue import (
     WEEKLY_REVIEW_MISSING,
     HouseholdFacts,
     RuleSettings,
-    SignerFacts,
+    Signer,
     StepFacts,
     VersionFacts,
     evaluate,
@@ -33,9 +33,9 @@ from pipeline.overdue import (
 )
 
 AS_OF = date(2025, 3, 10)
-SIGNERS = (SignerFacts("caseworker", "Jo Whitfield", "Caseworker"),
-           SignerFacts("member-1", "Amina Hassan", "Parent"),
-           SignerFacts("peer-reviewer", "Sam Okafor", "Peer reviewer"))
+SIGNERS = (Signer("caseworker", "Jo Whitfield", "Caseworker"),
+           Signer("member-1", "Amina Hassan", "Parent"),
+           Signer("peer-reviewer", "Sam Okafor", "Peer reviewer"))
 ALL_SIGNED = {s.key: date(2025, 1, 5) for s in SIGNERS}
 
 
@@ -49,7 +49,7 @@ def step(by_when: date | None, status: str = "In progress", done_on: date | None
 
 def version(number: int = 1, issued: date = date(2025, 1, 1),
             review: date = date(2025, 6, 1), signed: dict[str, date] | None = None,
-            signers: tuple[SignerFacts, ...] = SIGNERS) -> VersionFacts:
+            signers: tuple[Signer, ...] = SIGNERS) -> VersionFacts:
     return VersionFacts(number, issued, review, f"/out/HH-1/support-plan-HH-1-v{number}.pdf",
                         signers, ALL_SIGNED if signed is None else signed)
 
