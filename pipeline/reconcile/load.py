@@ -132,19 +132,26 @@ def _pdf_pages(path: Path, max_megapixels: float) -> Iterator[LoadedPage]:
 
 
 def _page_images(page: object) -> list[object] | None:
-    """Image XObjects drawn on the page ([] = none), or None when unsure."""
-    resources = page.get("/Resources") or {}  # type: ignore[attr-defined]
+    """Image XObjects drawn on the page ([] = none at all, also inside forms such as our
+    own stamp), or None when they sit inside forms (then render rather than guess)."""
+    images, nested = _images_in(page, depth=0)
+    return images if not nested else (None if images else [])
+
+
+def _images_in(holder: object, depth: int) -> tuple[list[object], bool]:
+    resources = holder.get("/Resources") or {}  # type: ignore[attr-defined]
     xobjects = resources.get("/XObject") if hasattr(resources, "get") else None
-    if not xobjects:
-        return []
-    found = []
-    for name in xobjects:
+    found: list[object] = []
+    nested = False
+    for name in xobjects or ():
         obj = xobjects[name].get_object()
         if obj.get("/Subtype") == "/Image":
             found.append(obj)
-        elif obj.get("/Subtype") == "/Form":
-            return None  # nested drawing: render instead of guessing
-    return found
+        elif obj.get("/Subtype") == "/Form" and depth < 8:
+            inner, _ = _images_in(obj, depth + 1)
+            found += inner
+            nested = True
+    return found, nested
 
 
 def _extract(page: object, images: list[object]) -> np.ndarray | None:
