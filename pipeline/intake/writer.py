@@ -72,8 +72,22 @@ def build_workbook(
         _write_table(workbook.create_sheet(sheet.name), sheet, rows_by_sheet[sheet.name], lists)
     workbook.move_sheet(LISTS, offset=len(workbook.sheetnames))
     _write_instructions(instructions)
+    for sheet in workbook.worksheets:
+        _print_setup(sheet)
     workbook.active = 0
     return workbook
+
+
+def _print_setup(sheet: Worksheet) -> None:
+    """Printed (caseworkers do print), each sheet is A4 landscape, one page wide, with the
+    header row repeated on every page."""
+    sheet.page_setup.orientation = "landscape"
+    sheet.page_setup.paperSize = sheet.PAPERSIZE_A4
+    sheet.page_setup.fitToWidth = 1
+    sheet.page_setup.fitToHeight = 0
+    sheet.sheet_properties.pageSetUpPr.fitToPage = True
+    if sheet.title not in (INSTRUCTIONS, LISTS):
+        sheet.print_title_rows = "1:1"
 
 
 # --- Lists: the dropdown values, on a hidden sheet -------------------------------------
@@ -222,6 +236,6 @@ def _write_instructions(sheet: Worksheet) -> None:
         cell.alignment = Alignment(wrap_text=True, vertical="top")
         if font is not None:
             cell.font = font
-    sheet.column_dimensions["A"].width = 110
+    sheet.column_dimensions["A"].width = 100
     sheet.sheet_view.showGridLines = False
 
