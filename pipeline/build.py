@@ -22,6 +22,7 @@ from typing import Any
 
 from .config import Config
 from .files import publish, remove_stale_temporaries, replace_text, sha256_file
+from .intake.files import WORKBOOK, classify
 from .intake.reader import Problem, ReadResult, read_workbook
 from .model import Household
 from .plan import assign_step_ids, content_hash, plan_content
@@ -80,18 +81,14 @@ class PlannedVersion:
     layout: Any = None
 
 
-def is_workbook_candidate(path: Path) -> bool:
-    """A real workbook, not an Excel/LibreOffice lock file, temp file or hidden file."""
-    name = path.name
-    return (name.lower().endswith(".xlsx") and not name.startswith(("~$", ".", "~"))
-            and not path.is_symlink() and path.is_file())
-
-
 def collect_workbooks(paths: Iterable[Path]) -> list[Path]:
+    """Files as given; from folders, the workbooks in them (the watcher's rules: no lock,
+    temp or hidden files, no symlinks)."""
     found: list[Path] = []
     for path in paths:
         if path.is_dir():
-            found += sorted(p for p in path.iterdir() if is_workbook_candidate(p))
+            found += sorted(p for p in path.iterdir()
+                            if classify(p, path) == WORKBOOK and p.is_file())
         else:
             found.append(path)
     unique: dict[Path, None] = {}

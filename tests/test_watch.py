@@ -24,9 +24,9 @@ from openpyxl import load_workbook
 from pipeline.build import ORPHANS
 from pipeline.config import load_config
 from pipeline.demo import DemoHousehold, synthetic_household
+from pipeline.intake.files import SCAN, WORKBOOK, classify, is_complete_workbook
 from pipeline.intake.writer import build_workbook
 from pipeline.registry import open_registry
-from pipeline.watch.filters import SCAN, WORKBOOK, classify, is_complete_workbook
 from pipeline.watch.recover import recover_output
 from pipeline.workspace import init_workspace
 

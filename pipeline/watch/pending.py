@@ -15,7 +15,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from .filters import WORKBOOK, FileState, file_state, is_complete_workbook
+from ..intake.files import WORKBOOK, FileState, file_state, is_complete_workbook
 
 _INCOMPLETE_RECHECK = 0.25  # seconds between attempts to open a not-yet-complete file
 # watchdog holds some inotify events back (up to half a second, to pair up renames); the

@@ -31,12 +31,12 @@ from watchdog.observers.polling import PollingObserver
 from ..build import FAILED, Builder, BuildOutcome, default_post_processor
 from ..config import Config
 from ..files import sha256_file
+from ..intake.files import SCAN, WORKBOOK, FileState, classify, file_state
 from ..intake.reader import ERROR, Problem, ReadResult
 from ..registry import Registry, open_registry
 from ..render.soffice import ConversionError, find_soffice
 from ..render.warm import WarmConverterPool, find_uno_python
 from .eventlog import EventLog
-from .filters import SCAN, WORKBOOK, FileState, classify, file_state
 from .pending import Pending
 from .recover import recover_output
 

@@ -1,4 +1,5 @@
-"""Which intake files the watcher acts on, and whether a saved file is ready to read.
+"""Which intake files are acted on (by `build` on a folder and by the watcher), and whether
+a saved file is ready to read.
 
 Excel and LibreOffice save through lock files (`~$Name.xlsx`, `.~lock.Name.xlsx#`), temp
 files (`*.tmp`, `~*.tmp`) and renames; only the finished workbook is of interest. Files
