@@ -162,6 +162,16 @@ scans = Table(
 )
 
 
+def insert_ignoring_duplicates(conn: Connection, table: Table, values: dict[str, Any]) -> None:
+    """Insert a row unless its primary key exists (re-reading the same scan changes
+    nothing), on SQLite and PostgreSQL alike."""
+    if conn.dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    conn.execute(insert(table).values(**values).on_conflict_do_nothing())
+
+
 def now() -> datetime:
     return datetime.now(UTC)
 

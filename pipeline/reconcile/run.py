@@ -19,12 +19,27 @@ import cv2
 
 from ..config import Config
 from ..files import replace_text, sha256_file, write_new, write_new_bytes
-from ..registry import Registry, now, open_registry, scans, signatures, step_ticks
+from ..registry import (
+    Registry,
+    insert_ignoring_duplicates,
+    now,
+    open_registry,
+    scans,
+    signatures,
+    step_ticks,
+)
 from .codes import load_secret
 from .detect import Thresholds
 from .load import SCAN_SUFFIXES, load_pages
 from .read import MATCHED, QUARANTINED, PageResult, read_page
 from .store import find_page, scan_results, signed_before, ticked_before
+
+# Per box kind: its table, key column, the state that counts, the event written the first
+# time that state is seen for the version, and how to tell it was seen before.
+_BOX_RECORDS = {
+    "signature": (signatures, "signer_key", "signed", "signature_found", signed_before),
+    "tick": (step_ticks, "step_id", "ticked", "step_ticked", ticked_before),
+}
 
 log = logging.getLogger(__name__)
 
@@ -122,31 +137,19 @@ class Reconciler:
                     continue
                 assert result.version_id is not None
                 for box in result.boxes:
-                    if box.kind == "signature":
-                        first = box.state == "signed" and not signed_before(
-                            conn, result.version_id, box.key)
-                        conn.execute(signatures.insert().prefix_with("OR IGNORE", dialect="sqlite")
-                                     .values(version_id=result.version_id, signer_key=box.key,
-                                             scan_sha256=digest, page=result.page,
-                                             state=box.state, score=box.score,
-                                             recorded_at=arrived))
-                        if first:
-                            self.registry.record_event(conn, "signature_found", household,
-                                                       version, signer=box.key, role=box.role,
-                                                       scan=digest, score=box.score,
-                                                       scan_arrived=arrived)
-                    else:
-                        first = box.state == "ticked" and not ticked_before(
-                            conn, result.version_id, box.key)
-                        conn.execute(step_ticks.insert().prefix_with("OR IGNORE", dialect="sqlite")
-                                     .values(version_id=result.version_id, step_id=box.key,
-                                             scan_sha256=digest, page=result.page,
-                                             state=box.state, score=box.score,
-                                             recorded_at=arrived))
-                        if first:
-                            self.registry.record_event(conn, "step_ticked", household, version,
-                                                       step_id=box.key, scan=digest,
-                                                       score=box.score, scan_arrived=arrived)
+                    table, key_column, positive, event, seen_before = _BOX_RECORDS[box.kind]
+                    first = box.state == positive and not seen_before(
+                        conn, result.version_id, box.key)
+                    insert_ignoring_duplicates(conn, table, {
+                        "version_id": result.version_id, key_column: box.key,
+                        "scan_sha256": digest, "page": result.page, "state": box.state,
+                        "score": box.score, "recorded_at": arrived})
+                    if first:
+                        detail = ({"signer": box.key, "role": box.role}
+                                  if box.kind == "signature" else {"step_id": box.key})
+                        self.registry.record_event(conn, event, household, version,
+                                                   scan=digest, score=box.score,
+                                                   scan_arrived=arrived, **detail)
                     if box.state == "review":
                         self.registry.record_event(conn, "box_needs_review", household,
                                                    version, kind=box.kind, key=box.key,
