@@ -4,4 +4,5 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 .venv/bin/supportplan demo .
-echo "Open the plans in output/ (for example output/HH-0042/)."
+.venv/bin/supportplan report --no-email
+echo "Open the plans in output/ (for example output/HH-0042/) and the overdue report in output/reports/."

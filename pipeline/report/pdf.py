@@ -10,6 +10,7 @@ import io
 from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
+from xml.sax.saxutils import escape
 
 from reportlab.graphics.charts.barcharts import HorizontalBarChart
 from reportlab.graphics.shapes import Drawing, Rect, String
@@ -44,10 +45,6 @@ def _fonts() -> tuple[str, str]:
 def _short(text: str, limit: int) -> str:
     text = " ".join(text.split())
     return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-def _escape(text: str) -> str:
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 def _chart(findings: Sequence[Finding], font: str, max_teams: int) -> Drawing:
@@ -105,9 +102,9 @@ def _render(findings: Sequence[Finding], as_of: date, settings: RuleSettings, ti
     section = ParagraphStyle("section", parent=base, fontName=bold, fontSize=10.5, leading=14,
                              spaceBefore=6, spaceAfter=3)
     small = ParagraphStyle("small", parent=base, fontSize=7.5, leading=9)
-    story: list = [Paragraph(_escape(f"{title} as of {as_of:%d/%m/%Y}"), heading)]
+    story: list = [Paragraph(escape(f"{title} as of {as_of:%d/%m/%Y}"), heading)]
     if organisation:
-        story.append(Paragraph(_escape(organisation), base))
+        story.append(Paragraph(escape(organisation), base))
     story.append(Paragraph(
         "Households whose support closed on or before this date are left out. Items more "
         f"than {settings.escalate_team_lead_days} days overdue go to the team lead, more "
@@ -135,7 +132,8 @@ def _render(findings: Sequence[Finding], as_of: date, settings: RuleSettings, ti
                            f"{sum(f.kind not in UPCOMING_KINDS for f in findings)})", section))
     header = ["Days", "Kind", "Household", "Caseworker", "Team", "What"]
     body = [[str(f.days_overdue), f.kind, f.reference, _short(f.caseworker, 22),
-             _short(f.team, 16), Paragraph(_escape(_short(f.step or f.detail, 90)), small)]
+             _short(f.team, 16),
+             Paragraph(escape(_short((f.step or f.detail).replace("\n", " · "), 90)), small)]
             for f in worst_items]
     table = Table([header, *body] if body else [header, ["", "Nothing overdue.", "", "", "",
                                                             ""]],
