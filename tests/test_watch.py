@@ -437,3 +437,26 @@ def test_workbook_written_by_helpers_is_readable(tmp_path: Path) -> None:
     save_in_place(household(1, **{"0__we_will": "Marker text"}), target)
     values = [c.value for row in load_workbook(target)["Plan"].iter_rows() for c in row]
     assert "Marker text" in values
+
+
+def test_daily_report_catches_up_once_when_started_after_its_time(workspace: Path) -> None:
+    import io
+
+    from pipeline.watch.eventlog import EventLog
+    from pipeline.watch.watcher import DailyReport
+
+    config_path = workspace / "config.toml"
+    config_path.write_text(config_path.read_text(encoding="utf-8").replace(
+        'daily_at = "07:00"', 'daily_at = "00:00"'), encoding="utf-8")
+    config = load_config(config_path)
+    log = io.StringIO()
+    first = DailyReport(config, EventLog(workspace, stream=log))
+    first.maybe_start()  # past today's time and no report yet: make it now
+    first.join()
+    assert "daily report made" in log.getvalue()
+    reports = sorted(p.name for p in (workspace / "output" / "reports").glob("overdue-*"))
+    assert len(reports) == 2  # .xlsx and .pdf
+    second = DailyReport(config, EventLog(workspace, stream=log))
+    second.maybe_start()  # today's report exists: wait for tomorrow
+    second.join()
+    assert log.getvalue().count("daily report made") == 1

@@ -433,8 +433,8 @@ class Watcher:
 
 class DailyReport:
     """Runs the overdue report once a day at [report] daily_at, in a background thread so
-    e-mail never delays a build. Scheduled from start-up: a watcher started after today's
-    time sends tomorrow's report (run `supportplan report` by hand for today's)."""
+    e-mail never delays a build. A watcher started after today's time makes today's report
+    at once, unless today's report is already in output/reports/."""
 
     def __init__(self, config: Config, events: EventLog) -> None:
         self.config, self.events = config, events
@@ -442,7 +442,12 @@ class DailyReport:
         self._run: Callable[[Config], Any] | None = None
         self._next: datetime | None = None
         try:
-            from ..report.run import ReportError, daily_report_time, run_daily_report
+            from ..report.run import (
+                ReportError,
+                daily_report_time,
+                reports_dir,
+                run_daily_report,
+            )
         except ImportError:
             return
         try:
@@ -454,7 +459,11 @@ class DailyReport:
         self._run = run_daily_report
         now = datetime.now()
         today = datetime.combine(now.date(), at)
-        self._next = today if today > now else today + timedelta(days=1)
+        made_today = (reports_dir(config) / f"overdue-{now.date().isoformat()}.xlsx").exists()
+        if today > now:
+            self._next = today
+        else:
+            self._next = today + timedelta(days=1) if made_today else now
 
     def maybe_start(self) -> None:
         if self._next is None or self._run is None or datetime.now() < self._next:
