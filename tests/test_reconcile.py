@@ -200,3 +200,24 @@ def test_scan_of_an_old_version_is_recorded_against_it(plan) -> None:  # noqa: A
     path = _save(scan, config.scans_dir / "old.png")
     [result] = reconcile_paths(config, [path])
     assert result.pages[0]["version"] == 1 and result.pages[0]["status"] == "matched"
+
+
+def test_either_code_alone_identifies_the_page(plan) -> None:  # noqa: ANN001
+    """A staple, a hole punch or a torn corner may take one code; the opposite one is
+    enough (and aligning still works from the markers)."""
+    from pipeline.reconcile.layout import qr_positions
+
+    config, pdf, layouts = plan
+    secret = load_secret(config.root)
+    layout = layouts[0]
+    dpi = 150
+    px = dpi / 25.4
+    codes = qr_positions(layout.width_mm, layout.height_mm)
+    assert codes[0][1] < 30 and codes[1][1] > layout.height_mm - 40  # opposite corners
+    for covered in codes:
+        image = render_page(str(pdf), layout.page - 1, dpi).copy()
+        x0, y0, x1, y1 = (int(v * px) for v in covered)
+        margin = int(4 * px)
+        image[max(0, y0 - margin):y1 + margin, max(0, x0 - margin):x1 + margin] = 255
+        found = identify(image, secret)
+        assert found.page_id is not None and found.page_id.page == layout.page

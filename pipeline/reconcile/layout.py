@@ -30,13 +30,15 @@ def marker_positions(width: float, height: float) -> dict[int, Bbox]:
             3: (e, height - e - m, e + m, height - e)}
 
 
-def qr_positions(width: float, _height: float) -> list[Bbox]:
-    """Two codes in the top band (top-left and top-right): a staple or a tear in one
-    corner leaves the other readable."""
-    top = EDGE_MM
+def qr_positions(width: float, height: float) -> list[Bbox]:
+    """Two codes in opposite corners (top right, bottom left), beside the markers and in
+    the margins the template keeps free: a staple, a hole punch or a torn edge leaves the
+    other one readable."""
     right = width - EDGE_MM - MARKER_MM - 6.0
     left = EDGE_MM + MARKER_MM + 5.0
-    return [(right - QR_MM, top, right, top + QR_MM), (left, top, left + QR_MM, top + QR_MM)]
+    bottom = height - EDGE_MM + 2.0  # level with the footer, well below the body
+    return [(right - QR_MM, EDGE_MM, right, EDGE_MM + QR_MM),
+            (left, bottom - QR_MM, left + QR_MM, bottom)]
 
 
 def marker_corners(width: float, height: float) -> dict[int, np.ndarray]:

@@ -14,9 +14,11 @@ Two things in the rendered PDF are found again by later stages and must stay uni
 * the tick box glyph U+2610 appears exactly once per step row (Done column), nowhere else;
 * the word "Signature" appears exactly once per signer, top-left in that signer's box.
 
-Page geometry keeps room for what is stamped later: body starts >= 30 mm from the top edge
-(top-right corner free for a QR code), bottom margin >= 25 mm with the footer kept above the
-bottom 15 mm, and 18 mm side margins.
+* the word "Signature" in those boxes is set smaller (7 pt) than any text from the workbook.
+
+Page geometry keeps room for what is stamped later (pipeline/reconcile/layout.py): body
+starts >= 30 mm from the top edge (a QR code top right), ends >= 31 mm above the bottom edge
+(a QR code bottom left, beside the centred footer), 18 mm side margins (corner markers).
 
 Run ``python -m pipeline.render.template_builder`` to (re)write ``templates/support_plan.docx``.
 """
@@ -50,7 +52,7 @@ TICK_FONT = "DejaVu Sans"
 PAGE_W, PAGE_H = 210, 297
 MARGIN_SIDE = 18
 MARGIN_TOP = 32
-MARGIN_BOTTOM = 26
+MARGIN_BOTTOM = 31
 HEADER_DIST = 12
 FOOTER_DIST = 16
 TEXT_WIDTH = PAGE_W - 2 * MARGIN_SIDE  # 174 mm
