@@ -46,8 +46,8 @@ def identify(gray: np.ndarray, secret: bytes) -> Identified:
             except CodeError as exc:
                 reason = str(exc)
     return Identified(None, reason or "no page code (QR) could be read on this page: it "
-                      "may not be a supportplan page, or the top of the page is missing or "
-                      "damaged; scan the whole page again")
+                      "may not be a supportplan page, or the corners with the codes (top right, "
+                      "bottom left) are missing or damaged; scan the whole page again")
 
 
 def _qr_attempts(gray: np.ndarray) -> list[np.ndarray]:
