@@ -221,3 +221,32 @@ def test_either_code_alone_identifies_the_page(plan) -> None:  # noqa: ANN001
         image[max(0, y0 - margin):y1 + margin, max(0, x0 - margin):x1 + margin] = 255
         found = identify(image, secret)
         assert found.page_id is not None and found.page_id.page == layout.page
+
+
+def test_strike_throughs_are_reported_where_they_are_and_clean_pages_have_none(
+        plan) -> None:  # noqa: ANN001
+    config, pdf, layouts = plan
+    registry = open_registry(config.registry_url)
+    secret, thresholds = load_secret(config.root), thresholds_from(config)
+
+    def read(scan: np.ndarray):  # noqa: ANN202
+        return read_page(scan, file="synthetic", page_index=0, secret=secret,
+                         lookup=lambda t, p: find_page(registry.engine, t, p), dpi=150,
+                         thresholds=thresholds)
+
+    layout = layouts[0]
+    for seed, degradation in enumerate((Degrade(dpi=200), Degrade(dpi=300, quarter_turns=1,
+                                                                  skew_deg=5, jpeg_quality=70),
+                                        Degrade(dpi=150, skew_deg=-3, noise=4))):
+        struck, truth = _truth_scan(pdf, layout, 40 + seed, degradation, p_signed=0.0,
+                                    p_ticked=0.0, p_strike=1.0)
+        assert truth.strike is not None
+        marks = read(struck).marks
+        x0, y0, x1, y1 = truth.strike
+        assert any(m.kind == "strike-through" and m.bbox[0] < x1 and x0 < m.bbox[2]
+                   and m.bbox[1] < y1 + 3 and y0 - 3 < m.bbox[3]
+                   for m in marks), (degradation, truth.strike, marks)
+        clean, _ = _truth_scan(pdf, layout, 60 + seed, degradation, p_signed=0.0,
+                               p_ticked=0.0, p_strike=0.0)
+        assert read(clean).marks == [], degradation
+    registry.close()
