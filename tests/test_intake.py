@@ -213,3 +213,29 @@ def test_warnings_do_not_block(tmp_path: Path) -> None:
     assert {p.severity for p in result.problems} == {WARNING}
     assert {p.location for p in result.problems} == {"Members!D4", "Household!B2"}
     assert ERROR not in {p.severity for p in result.problems}
+
+
+def test_a_pasted_data_dump_is_refused_quickly(tmp_path: Path) -> None:
+    import time
+
+    demo = edited(valid_household())
+    step = {**demo.steps[0], "area": "Housing", "goal": "A home"}
+    demo.steps = [dict(step, we_will=f"Step {n}") for n in range(6000)]
+    path = demo.write(tmp_path / "HH-0001.xlsx")
+    started = time.perf_counter()
+    result = read_workbook(path)
+    elapsed = time.perf_counter() - started
+    assert [str(p) for p in result.errors] == [
+        "Plan!A2001: the sheet has entries beyond row 2000, far more than one household's "
+        "plan; check nothing was pasted in by mistake, and remove the extra rows"]
+    assert elapsed < 30  # generous: reading stops at the limit instead of reading 6000 rows
+
+
+def test_a_workbook_that_unpacks_huge_is_refused_before_opening(tmp_path: Path) -> None:
+    import zipfile
+
+    path = valid_household().write(tmp_path / "HH-0001.xlsx")
+    with zipfile.ZipFile(path, "a", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("xl/media/image1.bin", b"\0" * (60 * 1024 * 1024))
+    [problem] = read_workbook(path).errors
+    assert str(problem).startswith("Workbook: HH-0001.xlsx unpacks to 60 MB, more than the 50 MB")

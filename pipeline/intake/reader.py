@@ -36,7 +36,9 @@ from ..model import (
 from .schema import (
     HOUSEHOLD_FIELDS,
     HOUSEHOLD_SHEET,
+    MAX_SHEET_ROWS,
     MAX_TEXT_LENGTH,
+    MAX_UNPACKED_MB,
     MEMBERS,
     PLAN,
     SAFETY_PLAN,
@@ -109,6 +111,9 @@ def add_months(start: date, months: int) -> date:
 def read_workbook(path: Path, *, review_interval_months: int = 3) -> ReadResult:
     """Read `path` into a Household; problems are collected, never raised."""
     path = Path(path)
+    too_big = _unpacks_too_big(path)
+    if too_big is not None:
+        return ReadResult(path, None, [too_big])
     try:
         workbook = load_workbook(path, read_only=True, data_only=True)
     except (zipfile.BadZipFile, InvalidFileException, KeyError, OSError, ValueError,
@@ -118,6 +123,21 @@ def read_workbook(path: Path, *, review_interval_months: int = 3) -> ReadResult:
         return _Reader(path, workbook, review_interval_months).read()
     finally:
         workbook.close()
+
+
+def _unpacks_too_big(path: Path) -> Problem | None:
+    """A household workbook unpacks to well under a megabyte; refuse anything that would
+    take minutes (or all memory) to open, before opening it."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            unpacked = sum(info.file_size for info in archive.infolist())
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError):
+        return None  # load_workbook gives the precise message
+    if unpacked <= MAX_UNPACKED_MB * 1024 * 1024:
+        return None
+    return Problem(ERROR, "", "", f"{path.name} unpacks to {unpacked / 1024 / 1024:.0f} MB, "
+                   f"more than the {MAX_UNPACKED_MB} MB a household workbook can be",
+                   "remove pasted-in data or pictures, or start again from `supportplan new`")
 
 
 def _unreadable(path: Path, exc: Exception) -> Problem:
@@ -314,7 +334,9 @@ class _Reader:
         sheet = self.sheet(spec.name)
         if sheet is None:
             return
-        rows = sheet.iter_rows(values_only=True)
+        # Reading stops after MAX_SHEET_ROWS: a pasted-in data dump must not hold up a batch
+        # or the watcher for minutes.
+        rows = sheet.iter_rows(values_only=True, max_row=MAX_SHEET_ROWS + 1)
         header = next(rows, ())
         positions = self.header_positions(spec, header)
         if positions is None:
@@ -325,6 +347,11 @@ class _Reader:
             if all(value is None or (isinstance(value, str) and not value.strip())
                    for value in raw.values()):
                 continue
+            if row_number > MAX_SHEET_ROWS:
+                self.error(spec.name, f"A{row_number}", f"the sheet has entries beyond row "
+                           f"{MAX_SHEET_ROWS}, far more than one household's plan",
+                           "check nothing was pasted in by mistake, and remove the extra rows")
+                return
             parsed: dict[str, Any] = {"_row": row_number}
             for column in spec.columns:
                 cell = f"{get_column_letter(positions[column.key] + 1)}{row_number}"

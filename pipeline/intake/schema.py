@@ -152,5 +152,9 @@ SHEET_ORDER: tuple[str, ...] = (
 
 # Longest text accepted in one cell; longer text is almost always a paste by mistake.
 MAX_TEXT_LENGTH = 2000
+# Limits that keep one odd workbook from holding up a batch or the watcher: no household
+# plan has thousands of rows, and a real workbook unpacks to well under a megabyte.
+MAX_SHEET_ROWS = 2000
+MAX_UNPACKED_MB = 50
 DATE_FORMAT_EXCEL = "dd/mm/yyyy"
 DATE_FORMAT_HUMAN = "dd/mm/yyyy"
