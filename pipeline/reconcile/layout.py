@@ -14,7 +14,6 @@ import numpy as np
 
 Bbox = tuple[float, float, float, float]  # x0, y0, x1, y1 in mm from the top-left corner
 
-A4_MM = (210.0, 297.0)
 MARKER_MM = 8.0  # ArUco 4x4 markers: 8-10 mm were found on every trial scan, 4 mm were not
 EDGE_MM = 10.0  # markers keep 10 mm from the paper edge (scanner and photo cropping)
 MODULE_MM = 0.8  # QR module size: >= 0.8 mm survives phone photos

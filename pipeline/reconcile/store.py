@@ -34,22 +34,20 @@ class KnownPage:
     pdf_path: str | None
     pdf_sha256: str
     layout: PageLayout
-    page_count: int
 
 
 def find_page(engine: Engine, token: str, page: int) -> KnownPage | None:
     with engine.connect() as conn:
-        rows = conn.execute(
+        row = conn.execute(
             select(page_layouts, plan_versions.c.household, plan_versions.c.version,
                    plan_versions.c.pdf_path)
             .join(plan_versions, plan_versions.c.id == page_layouts.c.version_id)
-            .where(page_layouts.c.token == token)).mappings().all()
-    for row in rows:
-        if row["page"] == page:
-            return KnownPage(row["version_id"], row["household"], row["version"],
-                             row["pdf_path"], row["pdf_sha256"],
-                             PageLayout.from_json(row["layout"]), len(rows))
-    return None
+            .where(page_layouts.c.token == token, page_layouts.c.page == page)
+        ).mappings().first()
+    if row is None:
+        return None
+    return KnownPage(row["version_id"], row["household"], row["version"], row["pdf_path"],
+                     row["pdf_sha256"], PageLayout.from_json(row["layout"]))
 
 
 def scan_results(engine: Engine, sha256: str) -> list[dict[str, Any]] | None:
