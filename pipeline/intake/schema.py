@@ -38,7 +38,6 @@ class TableSheet:
 
     name: str
     columns: tuple[Column, ...]
-    purpose: str
     rows: int  # rows prepared with formats and dropdowns
 
     def column(self, key: str) -> Column:
@@ -90,7 +89,6 @@ MEMBERS = TableSheet(
                "Blank means Yes for adults, No for children."),
         Column("Language", "language", Kind.TEXT, 16, "Language the person prefers."),
     ),
-    "Everyone in the household, one per row. Adults sign the plan.",
     rows=20,
 )
 
@@ -112,8 +110,6 @@ PLAN = TableSheet(
         Column("Status", "status", Kind.STATUS, 16, "Blank means Not started."),
         Column("Done on", "done_on", Kind.DATE, 13, "The date the step was done."),
     ),
-    "One row per step towards a goal. Each step says what we will do and/or what you will "
-    "do, and by when.",
     rows=200,
 )
 
@@ -126,7 +122,6 @@ SAFETY_PLAN = TableSheet(
         Column("You will", "you_will", Kind.LONG_TEXT, 36, "What the household will do."),
         Column("Review by", "review_by", Kind.DATE, 13, "When we check this is still working."),
     ),
-    "Risks and what each of us does to stay safe. Start on day one.",
     rows=40,
 )
 
@@ -141,7 +136,6 @@ WEEKLY_REVIEWS = TableSheet(
         Column("Safety plan working?", "safety_plan_working", Kind.YES_NO, 12, ""),
         Column("Recorded by", "recorded_by", Kind.TEXT, 20, ""),
     ),
-    "One row per weekly support review.",
     rows=120,
 )
 
