@@ -50,15 +50,21 @@ def common_options(command: F) -> F:
     )(command)
 
 
-def get_config(ctx: click.Context) -> Config:
+def get_config(ctx: click.Context, *, workspace: bool = True) -> Config:
+    """The settings; with `workspace`, refuse to run (and write files) outside one."""
     options = ctx.find_root().ensure_object(dict)
     options.update(ctx.ensure_object(dict))
     logging.basicConfig(level=options.get("log_level", "warning").upper(),
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
-        return load_config(options.get("config_path"))
+        config = load_config(options.get("config_path"))
     except ConfigError as exc:
         raise click.ClickException(str(exc)) from exc
+    if workspace and config.source is None:
+        raise click.ClickException(
+            f"{Path.cwd()} is not in a supportplan workspace (no config.toml here or in a "
+            "parent folder). Run `supportplan init` to make one, or pass --config PATH.")
+    return config
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -134,7 +140,7 @@ def new(ctx: click.Context, reference: str, name: str, caseworker: str, email: s
 @click.pass_context
 def validate(ctx: click.Context, files: tuple[Path, ...]) -> None:
     """Check workbooks and list every problem with its sheet, cell and fix."""
-    config = get_config(ctx)
+    config = get_config(ctx, workspace=False)
     months = int(config.get("plan", "review_interval_months"))
     failed = 0
     for path in files:

@@ -107,3 +107,15 @@ def test_every_command_has_help_and_global_options(runner: CliRunner) -> None:
         result = runner.invoke(main, [command, "--help"])
         assert result.exit_code == 0
         assert "--config" in result.output and "--log-level" in result.output
+
+
+def test_commands_outside_a_workspace_refuse_and_write_nothing(
+        runner: CliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    for args in (["build"], ["reconcile"], ["report", "--no-email"],
+                 ["new", "HH-1", "--name", "x", "--caseworker", "y"]):
+        result = runner.invoke(main, args)
+        assert result.exit_code == 1, (args, result.output)
+        assert "not in a supportplan workspace" in result.output
+        assert "supportplan init" in result.output
+    assert list(tmp_path.iterdir()) == []
