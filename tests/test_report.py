@@ -159,6 +159,24 @@ def test_xlsx_reopened_cell_by_cell(tmp_path: Path) -> None:
     assert len(summary._charts) == 1
 
 
+def test_links_stop_at_excels_limit_and_the_rest_show_the_path(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import pipeline.report.xlsx as xlsx
+
+    monkeypatch.setattr(xlsx, "EXCEL_MAX_LINKS", 2)  # Excel's real limit is ~65,530 a sheet
+    findings = [finding(days=10 - n, reference=f"HH-000{n}",
+                        pdf_path=f"/srv/out/HH-000{n}/support-plan-HH-000{n}-v1.pdf")
+                for n in range(4)]
+    target = write_report_xlsx(tmp_path / "reports" / "r.xlsx", findings, AS_OF,
+                               RuleSettings())
+    sheet = load_workbook(target)[STEP_OVERDUE]
+    plan = [c.column_letter for c in sheet[1] if c.value == "Plan"][0]
+    cells = [sheet[f"{plan}{row}"] for row in range(2, 6)]
+    assert [c.hyperlink is not None for c in cells] == [True, True, False, False]
+    assert [c.value for c in cells[:2]] == ["v1 PDF", "v1 PDF"]
+    assert cells[2].value.endswith("HH-0002/support-plan-HH-0002-v1.pdf")
+
+
 def test_long_text_wraps_in_a_tall_enough_row(tmp_path: Path) -> None:
     long_step = "We will: " + "find a school place near the new flat " * 6  # ~230 letters
     findings = [finding(days=9, step=long_step), finding(days=3, step="We will: call"),

@@ -303,6 +303,11 @@ def _write_summary(sheet: Any, findings: Sequence[Finding], as_of: date,
     sheet.add_chart(chart, f"{get_column_letter(len(headers_cw) + 2)}{team_first}")
 
 
+# Excel repairs (drops) the links of a sheet with more than 65,530; past this many rows the
+# plan's path is shown as text instead.
+EXCEL_MAX_LINKS = 65_000
+
+
 class RowWriter:
     """Data rows of one kind sheet as SpreadsheetML, written straight to the file.
 
@@ -351,9 +356,12 @@ class RowWriter:
                     shown = -value if self.upcoming else value  # coloured by _add_severity
                     cells.append(f'<c r="{ref}"><v>{shown}</v></c>')
                 elif column.attribute == "pdf_path":
-                    if link is not None:  # the link itself is on the sheet (_write_kind)
+                    if link is not None and number - 2 < EXCEL_MAX_LINKS:
+                        # the link itself is on the sheet (_write_kind)
                         cells.append(f'<c r="{ref}" t="inlineStr" s="{self.link_style}"><is>'
                                      f"<t>v{finding.version} PDF</t></is></c>")
+                    elif link is not None:
+                        cells.append(self.text(ref, link))
                 elif value := clean_text(str(value)):
                     needed = text_lines(value, column.width)
                     lines = max(lines, needed)
@@ -414,7 +422,7 @@ def _write_kind(sheet: Any, kind: str, findings: list[Finding], settings: RuleSe
     writer = RowWriter(sheet, columns, findings, links, upcoming)
     # The links are known now; openpyxl writes them (and their relationships) on save.
     letter = get_column_letter(len(columns))
-    for number, link in enumerate(links, start=2):
+    for number, link in enumerate(links[:EXCEL_MAX_LINKS], start=2):
         if link is not None:
             sheet._hyperlinks.append(Hyperlink(ref=f"{letter}{number}", target=link))
     last = 1 + max(len(findings), 1)
