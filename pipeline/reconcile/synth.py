@@ -76,8 +76,8 @@ def draw_signature(img: np.ndarray, box: Bbox, px: float, rng: np.random.Generat
     h = rng.uniform(3, 5) if small else rng.uniform(0.25, 0.6) * bh
     sx = x0 + rng.uniform(2, max(2.5, bw - w - 2))
     sy = y0 + rng.uniform(3, max(3.5, bh - h - 2))
-    if rng.random() < 0.15:  # crossing the bottom border by 1-3 mm (boxes are 5 mm apart;
-        sy = y1 - h + rng.uniform(1, 3)  # ink reaching into the next box is a real conflict)
+    if rng.random() < 0.15:  # running over the bottom border by 1-10 mm, towards the
+        sy = y1 - h + rng.uniform(1, 10)  # next signer's box (12 mm below)
     faint = rng.random() < 0.15
     darkness = int(rng.uniform(110, 150) if faint else rng.uniform(0, 90))
     width = rng.uniform(0.25, 0.35) if faint else rng.uniform(0.3, 0.8)

@@ -581,13 +581,18 @@ def _signatures_section() -> list[str]:
         ],
         height_mm=SIGN_BOX_HEIGHT,
     )
-    spacer_row = _tr([_tc(left_w), _tc(box_w)], height_mm=4, rule="exact")
+    # 12 mm between boxes: a signature running over its box rarely reaches the next one.
+    spacer_row = _tr([_tc(left_w), _tc(box_w)], height_mm=12, rule="exact")
     table = _tbl(
         "LayoutTable",
         SIGN_COLS,
         [
             _ctl_tr(SIGN_COLS, "{%tr for s in signers %}"),
-            spacer_row,  # before, not after, the block: a trailing spacer could start a blank page
+            # Between blocks only: a spacer after the last could start a blank page, and one
+            # before the first would let the heading above part from the first block.
+            _ctl_tr(SIGN_COLS, "{%tr if not loop.first %}"),
+            spacer_row,
+            _ctl_tr(SIGN_COLS, "{%tr endif %}"),
             signer_row,
             _ctl_tr(SIGN_COLS, "{%tr endfor %}"),
         ],
@@ -599,7 +604,7 @@ def _signatures_section() -> list[str]:
         _p(
             "By signing, we agree this plan together. A copy is yours to keep.",
             style="Normal",
-            ppr='<w:keepNext/><w:spacing w:after="80"/>',
+            ppr='<w:keepNext/><w:spacing w:after="200"/>',
         ),
         table,
     ]
