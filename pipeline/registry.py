@@ -106,8 +106,6 @@ version_signers = Table(
 
 # Sign-off facts read from scans (filled by the reconciler). One row per box per scanned
 # page: the same page scanned twice hits the same key and changes nothing.
-SIGNATURE_STATES = ("signed", "blank", "review")
-TICK_STATES = ("ticked", "blank", "review")
 
 signatures = Table(
     "signatures", metadata,
