@@ -105,8 +105,8 @@ version_signers = Table(
 )
 
 # Sign-off facts read from scans (filled by the reconciler). One row per box per scanned
-# page: the same page scanned twice hits the same key and changes nothing.
-
+# page: the same page scanned twice hits the same key and changes nothing. States:
+# signed / blank / review for signatures, ticked / blank / review for ticks.
 signatures = Table(
     "signatures", metadata,
     Column("version_id", Integer, ForeignKey("plan_versions.id"), primary_key=True),
