@@ -215,7 +215,7 @@ class Builder:
             workbook, review_interval_months=int(self.config.get("plan",
                                                                  "review_interval_months")))
         if not result.ok:
-            return self._failed(result), None
+            return self.report_invalid(result), None
         household = result.household
         assert household is not None
         reference = household.reference
@@ -223,7 +223,7 @@ class Builder:
             result.problems.append(Problem(
                 "error", "Household", "B2", f'the reference "{reference}" is also used by '
                 f"{seen[reference].name}", "give each household its own reference"))
-            return self._failed(result), None
+            return self.report_invalid(result), None
         seen[reference] = workbook
         digest = content_hash(household)
         latest = self.registry.latest_version(reference)
@@ -242,7 +242,8 @@ class Builder:
         return BuildOutcome(workbook, BUILT, reference), PlannedVersion(
             result, household, version, step_ids, digest, workbook_sha256, staged)
 
-    def _failed(self, result: ReadResult) -> BuildOutcome:
+    def report_invalid(self, result: ReadResult) -> BuildOutcome:
+        """No plan: write the error report where the plan would be, return the outcome."""
         reference = result.household.reference if result.household else None
         report = self._write_error_report(result, reference)
         first = result.errors[0] if result.errors else None

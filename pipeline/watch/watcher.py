@@ -369,7 +369,7 @@ class Watcher:
                           f"than the {limit} MB limit for a household workbook",
                           "remove pictures or pasted data and save it again, or raise "
                           "[watch] max_workbook_mb in config.toml")
-        return self.builder._failed(ReadResult(path.resolve(), None, [problem]))
+        return self.builder.report_invalid(ReadResult(path.resolve(), None, [problem]))
 
     def _finish(self, path: Path, state: FileState | None, digest: str,
                 outcome: BuildOutcome) -> None:
