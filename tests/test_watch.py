@@ -414,19 +414,14 @@ def test_restart_after_sigkill_recovers_and_builds_each_once(workspace: Path) ->
 
 
 @pytest.mark.slow
-def test_scans_are_queued_for_the_reconciler(workspace: Path) -> None:
-    from pipeline.watch.watcher import find_scan_handler
-
+def test_scans_are_handed_to_the_reconciler(workspace: Path) -> None:
     scan = workspace / "intake" / "scans" / "scan-001.pdf"
     with WatchProcess(workspace, "--polling") as watcher:
         watcher.wait_for("watching")
         scan.write_bytes(b"%PDF-1.4\n%%EOF\n")
-        if find_scan_handler() is None:
-            watcher.wait_for("scan waiting", timeout=30)
-        else:
-            # Not a plan page: the reconciler quarantines it, and the watcher logs that.
-            [event] = watcher.wait_for("scan quarantined", timeout=60)
-            assert event["reference"] is None
+        # Not a plan page: the reconciler quarantines it, and the watcher logs that.
+        [event] = watcher.wait_for("scan quarantined", timeout=60)
+        assert event["reference"] is None
         assert not watcher.named("built")
         assert watcher.stop() == 0
 

@@ -11,7 +11,6 @@ nothing is published), LibreOffice is stopped, exit status 0.
 from __future__ import annotations
 
 import contextlib
-import importlib
 import logging
 import os
 import signal
@@ -36,6 +35,7 @@ from ..intake.reader import ERROR, Problem, ReadResult
 from ..registry import Registry, open_registry
 from ..render.soffice import ConversionError, find_soffice
 from ..render.warm import WarmConverterPool, find_uno_python
+from ..report.run import ReportError, daily_report_time, reports_dir, run_daily_report
 from .eventlog import EventLog
 from .pending import Pending
 from .recover import recover_output
@@ -44,7 +44,6 @@ log = logging.getLogger(__name__)
 
 _TICK = 0.05          # seconds between looks at the pending files
 _BATCH = 8            # workbooks per build call: PDFs keep appearing during a bulk drop
-ScanHandler = Callable[[Config, Sequence[Path]], Any]
 
 
 class WatchError(Exception):
@@ -104,20 +103,6 @@ def check_layout(config: Config) -> None:
                          "with `supportplan init`, or fix [paths] intake" + where + ".")
 
 
-def find_scan_handler() -> ScanHandler | None:
-    """The reconciler's entry point (`reconcile_paths(config, paths)`), if installed.
-    Imported on first use: it pulls in image libraries the watcher otherwise never needs."""
-    for name in ("pipeline.reconcile.run", "pipeline.reconcile"):
-        try:
-            module = importlib.import_module(name)
-        except ImportError:
-            continue
-        handler = getattr(module, "reconcile_paths", None)
-        if callable(handler):
-            return handler
-    return None
-
-
 class _Events(FileSystemEventHandler):
     """Observer thread: turn file events into `touch`es; nothing slow happens here."""
 
@@ -148,9 +133,7 @@ class Watcher:
         self.pending = Pending(settings.debounce, settings.incomplete_wait)
         self.pool: WarmConverterPool | None = None
         self.builder: Builder | None = None
-        self.scan_handler = find_scan_handler()
         self._done: dict[Path, tuple[FileState | None, str]] = {}  # path -> state, sha
-        self._waiting_scans: set[Path] = set()
         self._stop = threading.Event()
         self._rescan_now = threading.Event()
         self._building = False
@@ -395,39 +378,35 @@ class Watcher:
 
     # -- scans ---------------------------------------------------------------------
     def hand_over_scans(self, scans: list[Path]) -> None:
-        handler = self.scan_handler or find_scan_handler()
-        self.scan_handler = handler
-        if handler is None:
-            for scan in scans:
-                if scan not in self._waiting_scans:
-                    self._waiting_scans.add(scan)
-                    self.events.emit("scan waiting for reconciler", output=scan)
-            return
+        # Imported on first use: the reconciler pulls in image libraries a watcher that
+        # only builds plans never needs.
+        from ..reconcile.run import ScanOutcome, reconcile_paths
+
         for scan in scans:  # one at a time: a bad scan must not hold back the others
             try:
-                outcomes = handler(self.config, [scan.resolve()], registry=self.registry)
+                outcomes: list[ScanOutcome] = reconcile_paths(
+                    self.config, [scan.resolve()], registry=self.registry)
             except Exception:  # never let a scan stop the watcher
                 log.exception("reconciler failed")
                 self.events.emit("scan failed in the reconciler", output=scan)
                 continue
-            for outcome in outcomes or []:
+            for outcome in outcomes:
                 self._log_scan(outcome)
 
     def _log_scan(self, outcome: Any) -> None:
         """One line per page read: household reference, version, page, what was found."""
-        if getattr(outcome, "already_seen", False):
+        if outcome.already_seen:
             self.events.emit("scan already reconciled", output=outcome.file)
             return
-        for page in getattr(outcome, "pages", []):
-            signatures = page.get("signatures", [])
-            ticks = page.get("ticks", [])
-            signed = sum(s.get("state") == "signed" for s in signatures)
-            ticked = sum(t.get("state") == "ticked" for t in ticks)
-            review = sum(b.get("state") == "review" for b in (*signatures, *ticks))
-            detail = (f"v{page.get('version')} page {page.get('page')}: {signed}/"
-                      f"{len(signatures)} signed, {ticked} ticked, {review} to check"
-                      if page.get("household") else str(page.get("reason", ""))[:120])
-            self.events.emit(f"scan {page.get('status', 'read')}", page.get("household"),
+        for page in outcome.pages:
+            signatures, ticks = page["signatures"], page["ticks"]
+            signed = sum(s["state"] == "signed" for s in signatures)
+            ticked = sum(t["state"] == "ticked" for t in ticks)
+            review = sum(b["state"] == "review" for b in (*signatures, *ticks))
+            detail = (f"v{page['version']} page {page['page']}: {signed}/{len(signatures)} "
+                      f"signed, {ticked} ticked, {review} to check"
+                      if page["household"] else str(page["reason"] or "")[:120])
+            self.events.emit(f"scan {page['status']}", page["household"],
                              output=outcome.file, detail=detail)
 
 
@@ -439,24 +418,13 @@ class DailyReport:
     def __init__(self, config: Config, events: EventLog) -> None:
         self.config, self.events = config, events
         self._thread: threading.Thread | None = None
-        self._run: Callable[[Config], Any] | None = None
-        self._next: datetime | None = None
-        try:
-            from ..report.run import (
-                ReportError,
-                daily_report_time,
-                reports_dir,
-                run_daily_report,
-            )
-        except ImportError:
-            return
+        self._next: datetime | None = None  # None: no daily report
         try:
             at = daily_report_time(config)
         except ReportError as exc:
             raise WatchError(str(exc)) from exc
         if at is None:
             return
-        self._run = run_daily_report
         now = datetime.now()
         today = datetime.combine(now.date(), at)
         made_today = (reports_dir(config) / f"overdue-{now.date().isoformat()}.xlsx").exists()
@@ -466,7 +434,7 @@ class DailyReport:
             self._next = today + timedelta(days=1) if made_today else now
 
     def maybe_start(self) -> None:
-        if self._next is None or self._run is None or datetime.now() < self._next:
+        if self._next is None or datetime.now() < self._next:
             return
         self._next += timedelta(days=1)
         if self._thread is not None and self._thread.is_alive():
@@ -475,11 +443,10 @@ class DailyReport:
         self._thread.start()
 
     def _work(self) -> None:
-        assert self._run is not None
         try:
-            result = self._run(self.config)
-            self.events.emit("daily report made", output=getattr(result, "pdf", None),
-                             detail=f"{len(getattr(result, 'findings', []))} finding(s)")
+            result = run_daily_report(self.config)
+            self.events.emit("daily report made", output=result.pdf,
+                             detail=f"{len(result.findings)} finding(s)")
         except Exception:  # a report failure is logged, never stops the watcher
             log.exception("daily report failed")
             self.events.emit("daily report failed", detail="see the debug log")
