@@ -277,7 +277,7 @@ class Builder:
             changes = self.registry.update_steps(conn, reference, step_ids, household.steps)
             self.registry.upsert_household(conn, household, workbook_path=str(result.path),
                                            workbook_sha256=workbook_sha256,
-                                           content_hash=content_hash(household))
+                                           content_hash=latest.content_hash)  # unchanged
             for step_id, old, new in changes:
                 self.registry.record_event(conn, "step_status", reference, latest.version,
                                            step_id=step_id, old=old, new=new)
