@@ -413,6 +413,19 @@ def _text_cell(width: float, tag: str) -> str:
     return _tc(width, _p(tag, style="TableText"))
 
 
+def _list_table(cols: list[tuple[str, float]], loop: str, fields: list[str]) -> str:
+    """A header row, then one row of plain text cells per item: `loop` is the Jinja
+    `for` clause (e.g. "m in members"), `fields` the expressions shown, one per column."""
+    widths = [c[1] for c in cols]
+    return _tbl("PlanTable", widths, [
+        _header_row(cols),
+        _ctl_tr(widths, f"{{%tr for {loop} %}}"),
+        _tr([_text_cell(w, f"{{{{ {field} }}}}") for w, field in zip(widths, fields,
+                                                                     strict=True)]),
+        _ctl_tr(widths, "{%tr endfor %}"),
+    ])
+
+
 # ---------------------------------------------------------------------------------------------
 # Document sections
 # ---------------------------------------------------------------------------------------------
@@ -466,22 +479,9 @@ def _details_table() -> str:
 
 
 def _members_section() -> list[str]:
-    widths = [c[1] for c in MEMBER_COLS]
-    rows = [
-        _header_row(MEMBER_COLS),
-        _ctl_tr(widths, "{%tr for m in members %}"),
-        _tr(
-            [
-                _text_cell(widths[0], "{{ m.name }}"),
-                _text_cell(widths[1], "{{ m.role }}"),
-                _text_cell(widths[2], "{{ m.adult }}"),
-            ]
-        ),
-        _ctl_tr(widths, "{%tr endfor %}"),
-    ]
     return [
         _p("Who is in the household", style="Heading1"),
-        _tbl("PlanTable", widths, rows),
+        _list_table(MEMBER_COLS, "m in members", ["m.name", "m.role", "m.adult"]),
     ]
 
 
@@ -534,24 +534,8 @@ def _goals_section() -> list[str]:
 
 
 def _safety_section() -> list[str]:
-    widths = [c[1] for c in SAFETY_COLS]
-    table = _tbl(
-        "PlanTable",
-        widths,
-        [
-            _header_row(SAFETY_COLS),
-            _ctl_tr(widths, "{%tr for item in safety_items %}"),
-            _tr(
-                [
-                    _text_cell(widths[0], "{{ item.worry }}"),
-                    _text_cell(widths[1], "{{ item.we_will }}"),
-                    _text_cell(widths[2], "{{ item.you_will }}"),
-                    _text_cell(widths[3], "{{ item.review_by }}"),
-                ]
-            ),
-            _ctl_tr(widths, "{%tr endfor %}"),
-        ],
-    )
+    table = _list_table(SAFETY_COLS, "item in safety_items",
+                        ["item.worry", "item.we_will", "item.you_will", "item.review_by"])
     return [
         _p("Keeping safe", style="Heading1"),
         _ctl("{%p if safety_items %}"),
