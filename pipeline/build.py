@@ -1,273 +1,298 @@
 """Build plans: workbooks in, versioned DOCX and PDF out, recorded in the registry.
 
-The CLI and the watcher both call `build_workbooks`. For each workbook: read and validate;
-if invalid, write an error report where the plan would be; if the signable content is
-unchanged, update progress only; otherwise render a new version. DOCX files are rendered
-first, then converted to PDF in batches, then published (linked into place, never
-overwriting) and recorded in one registry transaction per household.
+The CLI and the watcher both call `build_workbooks`. Workbooks go through in chunks, so
+results come out while the rest of a big batch is still being worked on. For each chunk:
+
+1. read each workbook (in a child process with time and memory limits) and decide: errors
+   give an error report where the person will look for it; unchanged content updates
+   progress only; new content is a new version, unless it would merge two households'
+   records (pipeline/safeguards.py);
+2. render each new version's DOCX: one for the PDF, and the editable Word copy (also for
+   an unchanged version whose files went missing: pipeline/restore.py);
+3. convert, stamp and publish: pipeline/stages.py.
 """
 
 from __future__ import annotations
 
-import contextlib
-import fcntl
 import logging
-import re
 import shutil
 import uuid
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Collection, Sequence
+from dataclasses import replace
 from pathlib import Path
-from typing import Any
 
+from .compare import StepState, compare, reason_for
 from .config import Config
-from .files import publish, remove_stale_temporaries, replace_text, sha256_file
-from .intake.files import WORKBOOK, classify
-from .intake.reader import Problem, ReadResult, read_workbook
+from .errors import DiskFull, disk_full
+from .files import sha256_file
+from .intake.files import collect_workbooks
+from .intake.isolate import IsolatedReader
+from .intake.options import ReadOptions
+from .intake.problems import ERROR, Problem, ReadResult
+from .intake.references import case_key
+from .intake.schema import HOUSEHOLD_SHEET
 from .model import Household
-from .plan import assign_step_ids, content_hash, plan_content
-from .registry import Registry, VersionRecord, open_registry
-from .render.docx import Organisation, plan_context, render_docx
-from .render.soffice import Conversion, ConversionError, convert_many, find_soffice
+from .outcome import (
+    BUILT,
+    FAILED,
+    PROGRESS,
+    RESTORED,
+    STEPS_PER_WORKBOOK,
+    UNCHANGED,
+    BuildOutcome,
+    Converter,
+    PlannedVersion,
+)
+from .outputs import (
+    STAGING,
+    UnsafeFolder,
+    build_lock,
+    plan_folder,
+    write_error_report,
+)
+from .pagecodes import WORD_COPY_PAGE, PageId, encode, load_secret, new_token
+from .plan import assign_step_ids, content_hash, step_content
+from .recover import check_registry_matches_output, recover_locked, unrecorded_plan_files
+from .registry import Registry, VersionRecord, registry_for
+from .render.docx import Organisation, TemplateError, plan_context, render_docx
+from .render.finishing import Finishing
+from .render.soffice import ConversionError, PdfOptions, find_soffice
+from .render.stamp import qr_png
+from .render.template_check import PLAN, check_before_use
+from .restore import as_issued, missing_files
+from .safeguards import file_name_problem, members_problem
+from .stages import PlanStages
+from .wording.settings import LanguageSettings
 
 log = logging.getLogger(__name__)
 
-BUILT = "built"
-UNCHANGED = "unchanged"
-PROGRESS = "progress updated"
-FAILED = "failed"
-
-STAGING = ".staging"
-ORPHANS = ".interrupted"
-ERROR_REPORT = "errors-{ref}.txt"
-_VERSION_FILE = re.compile(r"^support-plan-(?P<ref>.+)-v(?P<n>\d+)\.(docx|pdf)$")
-
-# A hook run on each converted PDF before it is published (the reconciler's stamping
-# stage registers here to add QR codes and record box positions).
-PdfPostProcessor = Callable[["PlannedVersion", Path], None]
-# Converts staged DOCX files to PDFs beside them, in order (default: a cold LibreOffice
-# batch; the watcher plugs in its warm converter pool here).
-Converter = Callable[[Sequence[Path]], list[Conversion]]
-
-
-@dataclass
-class BuildOutcome:
-    workbook: Path
-    status: str
-    reference: str | None = None
-    version: int | None = None
-    docx: Path | None = None
-    pdf: Path | None = None
-    problems: list[Problem] = field(default_factory=list)
-    message: str = ""
-    error_report: Path | None = None
-
-
-@dataclass
-class PlannedVersion:
-    """A new version on its way: rendered in staging, not yet published."""
-
-    result: ReadResult
-    household: Household
-    version: int
-    step_ids: list[str]
-    content_hash: str
-    workbook_sha256: str
-    staged_docx: Path
-    staged_pdf: Path | None = None
-    outcome: BuildOutcome | None = None
-    # Set by the stamping post-processor (a reconcile.layout.DocumentLayout); recorded with
-    # the version in the same transaction, so no version exists without its box positions.
-    layout: Any = None
-
-
-def collect_workbooks(paths: Iterable[Path]) -> list[Path]:
-    """Files as given; from folders, the workbooks in them (the watcher's rules: no lock,
-    temp or hidden files, no symlinks)."""
-    found: list[Path] = []
-    for path in paths:
-        if path.is_dir():
-            found += sorted(p for p in path.iterdir()
-                            if classify(p, path) == WORKBOOK and p.is_file())
-        else:
-            found.append(path)
-    unique: dict[Path, None] = {}
-    for path in found:
-        unique.setdefault(path.resolve() if path.exists() else path, None)
-    return list(unique)
-
-
-def plan_folder(config: Config, reference: str) -> Path:
-    return config.output_dir / reference
-
-
-def plan_file(config: Config, reference: str, version: int, suffix: str) -> Path:
-    return plan_folder(config, reference) / f"support-plan-{reference}-v{version}.{suffix}"
-
-
-def set_aside_orphans(config: Config, reference: str, issued: int) -> list[Path]:
-    """Move plan files the registry never recorded (a build killed between publishing and
-    recording) out of the way, so their version number is issued again cleanly and nothing
-    half-done is mistaken for a signed plan. Returns where they went."""
-    folder = plan_folder(config, reference)
-    if not folder.is_dir():
-        return []
-    orphans = [p for p in folder.iterdir()
-               if (m := _VERSION_FILE.match(p.name)) and m["ref"] == reference
-               and int(m["n"]) > issued]
-    moved = []
-    for orphan in orphans:
-        target = config.output_dir / ORPHANS / reference / f"{uuid.uuid4().hex[:8]}-{orphan.name}"
-        target.parent.mkdir(parents=True, exist_ok=True)
-        orphan.rename(target)
-        moved.append(target)
-        log.warning("%s: set aside %s, left by an interrupted build", reference, orphan.name)
-    return moved
-
-
-@contextlib.contextmanager
-def build_lock(output_dir: Path) -> Iterator[None]:
-    """One build at a time per output folder (the watcher and a manual `build` may overlap):
-    version numbers and orphan clean-up rely on it. Released by the OS if the process dies."""
-    output_dir.mkdir(parents=True, exist_ok=True)
-    with open(output_dir / ".build.lock", "a+b") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
-
-
-def remove_interrupted_leftovers(output_dir: Path) -> None:
-    """Staging folders and `.part` files a killed build left. Call with the build lock held:
-    they may belong to a build still running."""
-    shutil.rmtree(output_dir / STAGING, ignore_errors=True)
-    remove_stale_temporaries(output_dir)
-
-
-def default_post_processor(config: Config, pdf: bool) -> PdfPostProcessor | None:
-    """Stamping (QR codes, alignment marks, measured box layout) unless turned off."""
-    if not pdf or not bool(config.get("reconcile", "stamp")):
-        return None
-    from .reconcile.stamp import make_post_processor
-
-    return make_post_processor(config)
-
-
-class Builder:
+class Builder(PlanStages):
     """Holds what a batch shares: config, registry, template, LibreOffice."""
 
     def __init__(self, config: Config, *, registry: Registry | None = None, pdf: bool = True,
-                 post_process: PdfPostProcessor | None = None,
-                 converter: Converter | None = None) -> None:
+                 converter: Converter | None = None,
+                 same_household: Collection[str] = ()) -> None:
         self.config = config
         self.converter = converter
-        self.registry = registry or open_registry(config.registry_url)
+        self.registry = registry or registry_for(config)
         self.pdf = pdf
-        self.post_process = post_process
-        self.organisation = Organisation(config.organisation_name,
-                                         str(config.get("organisation", "contact")))
+        # Stamping (page codes, corner marks, measured boxes) needs the workspace's secret.
+        self.secret = (load_secret(config.root, may_create=not self.registry.has_printed_pages())
+                       if pdf and bool(config.get("reconcile", "stamp")) else None)
+        self.organisation = Organisation.from_config(config.values["organisation"])
         self.soffice = find_soffice(str(config.get("pdf", "soffice"))) if pdf else None
-        self._cleaned = False
+        self.languages = LanguageSettings.from_config(config)
+        self.large_print = bool(config.get("plan", "large_print"))
+        self.pdf_options = PdfOptions(archival=bool(config.get("pdf", "archival")))
+        self.read_options = ReadOptions.from_config(config)
+        self.chunk = max(1, int(config.get("pdf", "batch_size")))
+        # References whose new version may share no member with the last (see safeguards).
+        self.same_household = {case_key(reference) for reference in same_household}
+        self._reader: IsolatedReader | None = None
+
+    def notices(self) -> list[str]:
+        """Things about the whole workspace worth saying once per build: a missing contact
+        line, and what the template check found that does not stop a build (strings shown
+        in English for want of a translation, tags Word split that docxtpl joins)."""
+        found = []
+        if not self.organisation.reachable:
+            found.append("config.toml [organisation] has no phone or contact line, so plans "
+                         "tell households only how to reach their caseworker; fill in phone "
+                         "(and out_of_hours, crisis) so they know who to call")
+        if self.config.template_path.is_file():
+            found += check_before_use(self.config.template_path, PLAN, self.config).notices
+        return found
 
     def build(self, workbooks: Sequence[Path],
-              progress: Callable[[BuildOutcome], None] | None = None) -> list[BuildOutcome]:
+              progress: Callable[[BuildOutcome], None] | None = None,
+              tick: Callable[[int], None] | None = None) -> list[BuildOutcome]:
+        """Build `workbooks`; `progress` hears of each household as it is done, `tick` of
+        each step of each workbook (STEPS_PER_WORKBOOK per workbook in all)."""
+        report = progress or (lambda _outcome: None)
+        step = tick or (lambda _n: None)
+        outcomes: dict[Path, BuildOutcome] = {}
+        # A broken template fails every plan the same way: refuse it once, with what to fix.
+        check_before_use(self.config.template_path, PLAN, self.config)
         with build_lock(self.config.output_dir):
-            if not self._cleaned:
-                remove_interrupted_leftovers(self.config.output_dir)
-                self._cleaned = True
-            staging = self.config.output_dir / STAGING / uuid.uuid4().hex
-            staging.mkdir(parents=True)
-            try:
-                return self._build(workbooks, staging, progress or (lambda _outcome: None))
-            finally:
-                shutil.rmtree(staging, ignore_errors=True)
+            # Each time, not once: a watcher runs for weeks and a build may have been
+            # stopped by an error part-way.
+            recover_locked(self.config, self.registry)
+            check_registry_matches_output(self.config, self.registry)
+            seen: dict[str, tuple[Path, str]] = {}
+            for start in range(0, len(workbooks), self.chunk):
+                chunk = workbooks[start: start + self.chunk]
+                staging = self.config.output_dir / STAGING / uuid.uuid4().hex
+                staging.mkdir(parents=True)
+                try:
+                    for outcome in self._build(chunk, staging, seen, report, step):
+                        outcomes[outcome.workbook] = outcome
+                finally:
+                    shutil.rmtree(staging, ignore_errors=True)
+        return [outcomes[w] for w in workbooks]
 
     def _build(self, workbooks: Sequence[Path], staging: Path,
-               progress: Callable[[BuildOutcome], None]) -> list[BuildOutcome]:
-        outcomes: dict[Path, BuildOutcome] = {}
-        planned: list[PlannedVersion] = []
-        seen_references: dict[str, Path] = {}
+               seen: dict[str, tuple[Path, str]], report: Callable[[BuildOutcome], None],
+               step: Callable[[int], None]) -> list[BuildOutcome]:
+        done: list[BuildOutcome] = []
+
+        def finished(outcome: BuildOutcome, steps_left: int) -> None:
+            step(steps_left)
+            done.append(outcome)
+            report(outcome)
+
+        digests: dict[Path, str] = {}
         for workbook in workbooks:
-            outcome, plan = self._prepare(workbook, staging, seen_references)
+            try:
+                digests[workbook] = sha256_file(workbook)
+            except OSError as exc:
+                finished(BuildOutcome(workbook, FAILED, message=f"cannot read "
+                                      f"{workbook.name}: {exc.strerror}"), STEPS_PER_WORKBOOK)
+        readable = [workbook for workbook in workbooks if workbook in digests]
+        planned: list[PlannedVersion] = []
+        for workbook, result in zip(readable, self.read(readable), strict=True):
+            step(1)
+            try:
+                outcome, plan = self._prepare(result, digests[workbook], staging, seen)
+            except (TemplateError, ConversionError):
+                raise  # the template or LibreOffice: every plan would fail the same way
+            except Exception as exc:  # one household's failure must not stop the batch
+                if disk_full(exc):
+                    raise DiskFull.at(self.config.output_dir) from exc  # nor would the rest
+                log.error("building a plan failed unexpectedly (%s)", type(exc).__name__)
+                log.debug("details", exc_info=True)
+                outcome, plan = self._unexpected(result, exc), None
             if plan is None:
-                outcomes[workbook] = outcome
-                progress(outcome)
+                finished(outcome, STEPS_PER_WORKBOOK - 1)
             else:
+                step(1)
                 planned.append(plan)
         if self.pdf and planned:
             self._convert(planned)
         for plan in planned:
-            outcome = plan.outcome or self._publish(plan)
-            outcomes[plan.result.path] = outcome
-            progress(outcome)
-        return [outcomes[w] for w in workbooks]
+            finished(plan.outcome or self._publish(plan), 1)
+        return done
 
     # -- stage 1: read, decide, render DOCX ------------------------------------------
-    def _prepare(self, workbook: Path, staging: Path,
-                 seen: dict[str, Path]) -> tuple[BuildOutcome, PlannedVersion | None]:
-        try:
-            workbook_sha256 = sha256_file(workbook)
-        except OSError as exc:
-            return BuildOutcome(workbook, FAILED, message=f"cannot read {workbook.name}: "
-                                f"{exc.strerror}"), None
-        result = read_workbook(
-            workbook, review_interval_months=int(self.config.get("plan",
-                                                                 "review_interval_months")))
+    def read(self, workbooks: Sequence[Path]) -> list[ReadResult]:
+        """Read workbooks, each in a child process with time and memory limits."""
+        if self._reader is None:
+            self._reader = IsolatedReader(self.read_options)
+        return self._reader.read_many(workbooks)
+
+    def close(self) -> None:
+        if self._reader is not None:
+            self._reader.close()
+            self._reader = None
+
+    def _unexpected(self, result: ReadResult, exc: Exception) -> BuildOutcome:
+        problem = Problem(ERROR, "", "", f"{result.path.name}: an unexpected error "
+                          f"({type(exc).__name__}) stopped this plan",
+                          "tell whoever looks after supportplan; the details are in the "
+                          "debug log (--log-level debug)")
+        return self.report_invalid(ReadResult(result.path, None, [*result.problems, problem]))
+
+    def _refuse(self, result: ReadResult, problem: Problem) -> BuildOutcome:
+        return self.report_invalid(replace(result, household=None,
+                                           problems=[*result.problems, problem]))
+
+    def _prepare(self, result: ReadResult, workbook_sha256: str, staging: Path,
+                 seen: dict[str, tuple[Path, str]]
+                 ) -> tuple[BuildOutcome, PlannedVersion | None]:
+        workbook = result.path
         if not result.ok:
             return self.report_invalid(result), None
         household = result.household
         assert household is not None
         reference = household.reference
-        if reference in seen:
-            result.problems.append(Problem(
-                "error", "Household", "B2", f'the reference "{reference}" is also used by '
-                f"{seen[reference].name}", "give each household its own reference"))
-            return self.report_invalid(result), None
-        seen[reference] = workbook
+        # A file not named after its reference is refused before it can claim the reference
+        # in this batch (a copy must not make the real workbook look like the duplicate).
+        if (problem := file_name_problem(workbook, reference)) is not None:
+            return self._refuse(result, problem), None
+        try:
+            plan_folder(self.config, reference)
+        except UnsafeFolder as exc:
+            return self._refuse(result, Problem(ERROR, "", "", exc.problem, exc.fix)), None
+        if case_key(reference) in seen:
+            other, other_reference = seen[case_key(reference)]
+            why = "" if other_reference == reference else (
+                f' as "{other_reference}" (references that differ only in upper and lower '
+                "case name the same folder on Windows shares)")
+            # Reported under this file's own name: the folder of the reference belongs to
+            # the other workbook, whose build would clear the report.
+            return self._refuse(result, Problem(
+                ERROR, HOUSEHOLD_SHEET, "B2", f'the reference "{reference}" is also used by '
+                f"{other.name}{why}", "give each household its own reference")), None
+        seen[case_key(reference)] = (workbook, reference)
         digest = content_hash(household)
         latest = self.registry.latest_version(reference)
         if latest is not None and latest.content_hash == digest:
-            return self._update_progress(result, household, workbook_sha256, latest), None
+            outcome = self._update_progress(result, household, workbook_sha256, latest)
+            if not missing_files(latest.docx_path, latest.pdf_path if self.pdf else None):
+                return outcome, None
+            return outcome, self._remake(result, household, latest, workbook_sha256, staging)
+        if latest is not None and case_key(reference) not in self.same_household and (
+                problem := members_problem(household, self.registry.version_content(latest.id),
+                                           latest.version)) is not None:
+            return self._refuse(result, problem), None
         with self.registry.engine.connect() as conn:
             step_ids = assign_step_ids(reference, self.registry.known_steps(reference, conn),
                                        household.steps,
                                        self.registry.next_step_number(reference, conn))
         issued = latest.version if latest else 0
-        set_aside_orphans(self.config, reference, issued)
-        version = issued + 1
+        reason = reason_for(compare(self.registry.version_states(latest.id), [
+            StepState.from_content(step_id, step_content(step), step.status, step.done_on)
+            for step_id, step in zip(step_ids, household.steps, strict=True)])
+            if latest else None)
+        if unrecorded := unrecorded_plan_files(self.config, reference, issued):
+            return self._refuse(result, Problem(
+                ERROR, "", "", f"output/{reference} already holds "
+                f"{', '.join(path.name for path in unrecorded)}, which the registry has no "
+                "record of (was the registry replaced or restored from an older backup?)",
+                "restore the registry from your latest backup; if those files were never "
+                "printed or sent, move them out of the folder and save the workbook again"
+            )), None
+        return BuildOutcome(workbook, BUILT, reference), self._render(
+            result, household, issued + 1, step_ids, digest, workbook_sha256, new_token(),
+            reason, staging)
+
+    def _remake(self, result: ReadResult, household: Household, latest: VersionRecord,
+                workbook_sha256: str, staging: Path) -> PlannedVersion:
+        """Render an issued version again, as issued, to remake its missing files."""
+        recorded = self.registry.version_layout(latest.id)
+        plan = self._render(result, as_issued(household, self.registry.version_states(latest.id)),
+                            latest.version, self.registry.version_step_ids(latest.id),
+                            latest.content_hash, workbook_sha256,
+                            recorded.token if recorded else new_token(), "", staging)
+        plan.restoring = latest
+        return plan
+
+    def _render(self, result: ReadResult, household: Household, version: int,
+                step_ids: list[str], digest: str, workbook_sha256: str, token: str,
+                reason: str, staging: Path) -> PlannedVersion:
+        reference = household.reference
+        words = self.languages.words_for(household.preferred_language)
+        context = plan_context(household, version, step_ids, self.organisation, words)
+        finishing = Finishing(words.language, context["t"]["plan_reference"], self.large_print)
         staged = staging / f"support-plan-{reference}-v{version}.docx"
-        context = plan_context(household, version, step_ids, self.organisation)
-        render_docx(self.config.template_path, context, staged)
-        return BuildOutcome(workbook, BUILT, reference), PlannedVersion(
-            result, household, version, step_ids, digest, workbook_sha256, staged)
+        word_copy = staging / "word" / staged.name
+        word_copy.parent.mkdir(exist_ok=True)
+        render_docx(self.config.template_path, context, staged, finishing=finishing)
+        code = (qr_png(encode(PageId(token, WORD_COPY_PAGE), self.secret))
+                if self.secret is not None else None)
+        render_docx(self.config.template_path, context, word_copy, finishing=finishing,
+                    word_copy=True, word_copy_code=code)
+        return PlannedVersion(result, household, version, step_ids, digest, workbook_sha256,
+                              token, reason, staged, word_copy)
 
     def report_invalid(self, result: ReadResult) -> BuildOutcome:
-        """No plan: write the error report where the plan would be, return the outcome."""
+        """No plan: write the error report where the person will look, return the outcome."""
         reference = result.household.reference if result.household else None
-        report = self._write_error_report(result, reference)
-        first = result.errors[0] if result.errors else None
+        report = write_error_report(self.config, result, reference)
+        errors = result.errors
+        first = errors[0] if errors else None
         return BuildOutcome(result.path, FAILED, reference, problems=result.problems,
-                            message=f"{len(result.errors)} error(s), first: {first}",
-                            error_report=report)
-
-    def _write_error_report(self, result: ReadResult, reference: str | None) -> Path:
-        name = reference or _safe_stem(result.path)
-        target = plan_folder(self.config, name) / ERROR_REPORT.format(ref=name)
-        lines = [f"{result.path.name}: no plan was made because of {len(result.errors)} "
-                 "problem(s).", "Fix each one in the workbook and save it again; the plan is "
-                 "then made automatically.", ""]
-        lines += [f"- {problem}" for problem in result.errors]
-        if result.warnings:
-            lines += ["", "Also worth checking (these do not stop the plan):"]
-            lines += [f"- {problem}" for problem in result.warnings]
-        target.parent.mkdir(parents=True, exist_ok=True)
-        return replace_text(target, "\n".join(lines) + "\n")
-
-    def _clear_error_report(self, reference: str, workbook: Path) -> None:
-        for name in {reference, _safe_stem(workbook)}:
-            (plan_folder(self.config, name) / ERROR_REPORT.format(ref=name)).unlink(
-                missing_ok=True)
+                            message=f"{len(errors)} error{'s' if len(errors) != 1 else ''}, "
+                                    f"first: {first}", error_report=report)
 
     def _update_progress(self, result: ReadResult, household: Household, workbook_sha256: str,
                          latest: VersionRecord) -> BuildOutcome:
@@ -281,83 +306,23 @@ class Builder:
             for step_id, old, new in changes:
                 self.registry.record_event(conn, "step_status", reference, latest.version,
                                            step_id=step_id, old=old, new=new)
-        self._clear_error_report(reference, result.path)
         outcome = BuildOutcome(result.path, PROGRESS if changes else UNCHANGED, reference,
                                latest.version, problems=result.problems)
         outcome.message = (f"{len(changes)} step(s) changed status" if changes
                            else "no change since the last version")
-        return outcome
-
-    # -- stage 2: convert --------------------------------------------------------------
-    def _convert(self, planned: list[PlannedVersion]) -> None:
-        assert self.soffice is not None
-        docxs = [plan.staged_docx for plan in planned]
-        conversions = self.converter(docxs) if self.converter is not None else convert_many(
-            docxs, soffice=self.soffice,
-            timeout=float(self.config.get("pdf", "timeout_seconds")),
-            workers=int(self.config.get("pdf", "workers")),
-            batch_size=int(self.config.get("pdf", "batch_size")))
-        for plan, conversion in zip(planned, conversions, strict=True):
-            if conversion.pdf is None:
-                plan.outcome = BuildOutcome(plan.result.path, FAILED, plan.household.reference,
-                                            message=conversion.error or "PDF conversion failed")
-                continue
-            plan.staged_pdf = conversion.pdf
-            if self.post_process is not None:
-                try:
-                    self.post_process(plan, conversion.pdf)
-                except Exception as exc:  # one plan's stamping failure must not stop a batch
-                    log.exception("post-processing failed for %s", plan.household.reference)
-                    plan.outcome = BuildOutcome(plan.result.path, FAILED,
-                                                plan.household.reference,
-                                                message=f"PDF post-processing failed: {exc}")
-
-    # -- stage 3: publish and record -------------------------------------------------
-    def _publish(self, plan: PlannedVersion) -> BuildOutcome:
-        household, reference = plan.household, plan.household.reference
-        docx = plan_file(self.config, reference, plan.version, "docx")
-        pdf = plan_file(self.config, reference, plan.version, "pdf") if plan.staged_pdf else None
-        docx.parent.mkdir(parents=True, exist_ok=True)
-        try:
-            publish(plan.staged_docx, docx)
-            if pdf is not None and plan.staged_pdf is not None:
-                publish(plan.staged_pdf, pdf)
-        except FileExistsError as exc:
-            return BuildOutcome(plan.result.path, FAILED, reference, message=f"{exc} already "
-                                "exists (another build got there first); save the workbook "
-                                "again to retry")
-        with self.registry.engine.begin() as conn:
-            self.registry.upsert_household(conn, household, workbook_path=str(plan.result.path),
-                                           workbook_sha256=plan.workbook_sha256,
-                                           content_hash=plan.content_hash)
-            self.registry.update_steps(conn, reference, plan.step_ids, household.steps)
-            version_id = self.registry.insert_version(
-                conn, household, version=plan.version, content_hash=plan.content_hash,
-                content=plan_content(household), step_ids=plan.step_ids,
-                docx_path=str(docx), pdf_path=str(pdf) if pdf else None)
-            if plan.layout is not None:
-                from .reconcile.store import record_layout
-                record_layout(conn, version_id, plan.layout)
-            self.registry.record_event(conn, "version_issued", reference, plan.version,
-                                       docx=docx.name, pdf=pdf.name if pdf else None,
-                                       signers=[s.key for s in household.signers])
-        self._clear_error_report(reference, plan.result.path)
-        return BuildOutcome(plan.result.path, BUILT, reference, plan.version, docx, pdf,
-                            problems=plan.result.problems)
-
-
-def _safe_stem(path: Path) -> str:
-    return re.sub(r"[^A-Za-z0-9_-]+", "_", path.stem)[:40] or "workbook"
-
+        return self._after_success(outcome)
 
 def build_workbooks(config: Config, paths: Sequence[Path], *, pdf: bool = True,
                     progress: Callable[[BuildOutcome], None] | None = None,
-                    registry: Registry | None = None) -> list[BuildOutcome]:
+                    registry: Registry | None = None,
+                    same_household: Collection[str] = ()) -> list[BuildOutcome]:
     """Build every workbook found in `paths` (files or folders)."""
-    builder = Builder(config, registry=registry, pdf=pdf,
-                      post_process=default_post_processor(config, pdf))
-    return builder.build(collect_workbooks(paths), progress)
+    builder = Builder(config, registry=registry, pdf=pdf, same_household=same_household)
+    try:
+        return builder.build(collect_workbooks(paths), progress)
+    finally:
+        builder.close()
 
 
-__all__ = ["BUILT", "FAILED", "PROGRESS", "UNCHANGED", "BuildOutcome", "Builder",
+__all__ = ["BUILT", "FAILED", "PROGRESS", "RESTORED", "UNCHANGED", "BuildOutcome", "Builder",
            "ConversionError", "build_workbooks", "collect_workbooks"]

@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from .errors import SettingsError
+
 CONFIG_FILENAME = "config.toml"
 
 DEFAULT_CONFIG_TOML = """\
@@ -23,26 +25,63 @@ DEFAULT_CONFIG_TOML = """\
 name = "Example Support Service"
 # Optional contact line printed under the organisation name (phone, address).
 contact = ""
+# Printed in the plan's "Who to contact" section, beside the caseworker's name and e-mail:
+# how a household reaches you in office hours (a build warns when this and `contact` are
+# both empty), out of hours, and in a crisis.
+phone = ""
+out_of_hours = ""
+crisis = ""
 
 [paths]
 # Hot folder: one workbook per household. Signed scans go in intake/scans/.
 intake = "intake"
 # Generated plans and reports. Never edit files here by hand.
 output = "output"
-# The Word template. Restyle it in Word; keep the {{ ... }} tags intact.
+# The Word template. Restyle it in Word; keep the {{ ... }} tags intact, and run
+# `supportplan template check` after editing it.
 template = "templates/support_plan.docx"
+# Files written here (plans, reports, the registry, scans) are readable by their owner
+# only; true lets the owner's group read them too (a shared office account group).
+share_with_group = false
+# The plan's fixed wording in every language: gettext catalogues (<language>.po), edited in
+# a text editor or Poedit. What is missing here comes from the catalogues supportplan ships.
+translations = "translations"
 
 [registry]
 # Where plan versions, steps and sign-offs are recorded (SQLAlchemy URL).
 # A relative sqlite path is relative to the workspace. For several offices use e.g.
 # "postgresql+psycopg://user@host/supportplan".
 url = "sqlite:///supportplan.sqlite"
+# How long a command waits while another is writing to a SQLite registry, before it
+# stops with a message (it retries all the while).
+wait_seconds = 30
 
 [plan]
 # Review date when the workbook leaves it blank: plan date + this many months.
 review_interval_months = 3
-# Language of the plan text (only "en" for now).
+# Plans are in the household's "Preferred language" (Household sheet) when translations/
+# has it: ar (Arabic), fa_AF (Dari), ps (Pashto), ti (Tigrinya), uk (Ukrainian), fr
+# (French), en (English). A household that names no language gets this one.
 language = "en"
+# true: the household's language with English under each heading, column title and
+# sentence, so the caseworker can follow; false: the household's language alone.
+bilingual = true
+# Large print for people with low vision: 14 pt body text instead of 10 pt.
+large_print = false
+# The longest plan a workbook may ask for. Every page carries a code for its page number
+# (at most 255 pages), and LibreOffice needs longer the longer the plan: at these limits a
+# plan is at most about 130 pages and `build` takes about 4 seconds (bench/plan_size.py).
+max_steps = 300
+# Characters in goals, strengths, steps and the safety plan together; a line break counts
+# as 30, because it leaves the rest of its line empty.
+max_plan_characters = 200000
+
+[intake]
+# Each workbook is read in a separate process, so that a damaged or crafted file cannot
+# hang or exhaust a batch or the watcher. A read taking longer than this is stopped ...
+read_timeout_seconds = 30.0
+# ... and so is one needing more memory than this (megabytes).
+read_memory_mb = 1024
 
 [pdf]
 # Make a PDF of every plan with LibreOffice. Set false for DOCX only.
@@ -55,6 +94,10 @@ timeout_seconds = 180
 workers = 2
 # Documents converted per LibreOffice process start (start-up costs about a second).
 batch_size = 25
+# true: PDF/A-2 (ISO 19005-2), for archives that keep records for years: fonts embedded,
+# colour profile and metadata included. Every PDF is tagged (headings, tables, reading
+# order, language) for screen readers either way.
+archival = false
 
 [report]
 # Overdue reports (`supportplan report`): output/reports/overdue-<date>.xlsx and .pdf,
@@ -142,10 +185,13 @@ uno_python = ""
 incomplete_wait_seconds = 10.0
 # Workbooks larger than this are reported as errors instead of being read.
 max_workbook_mb = 50
+# When the disk is full or the registry stays busy, building pauses and tries again after
+# this many seconds (nothing is lost meanwhile).
+retry_after_seconds = 60
 """
 
 
-class ConfigError(Exception):
+class ConfigError(SettingsError):
     """The config file is missing, unreadable or has a bad value."""
 
 

@@ -1,8 +1,5 @@
-"""Realistic synthetic households for the demo workspace, tests and benchmarks.
-
-Everyone here is invented. Names come in the scripts real caseloads have (Arabic, Tigrinya,
-Ukrainian, Dari, Latin), so the demo shows the plan handles them.
-"""
+"""Households for the demo workspace (pipeline/demo_families.py) and generated ones for
+tests and benchmarks. Everyone here is invented."""
 
 from __future__ import annotations
 
@@ -12,6 +9,7 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
+from .demo_families import FAMILIES, steps_rows
 from .intake.writer import write_workbook
 from .model import AREAS, DONE, IN_PROGRESS, NOT_STARTED
 
@@ -102,60 +100,35 @@ def _steps(areas: list[str], plan_date: date, who: list[str], rng: random.Random
 
 
 def demo_households(today: date | None = None) -> list[DemoHousehold]:
-    """A handful of varied households: families and single people, several scripts."""
-    today = today or date.today()
-    rng = random.Random(42)
-    plan_date = today - timedelta(days=30)
-    specs = [
-        ("HH-0042", "Hassan family", [("أمينة حسن", "Parent", True, "Arabic"),
-                                     ("Yusuf Hassan", "Parent", True, "Arabic"),
-                                     ("Layla Hassan", "Child", False, "Arabic")],
-         ["Housing", "Benefits & Money", "Education & Training", "Physical & Mental Health"],
-         "Arabic", "Yes"),
-        ("HH-0043", "Tesfay household", [("ሃብተ ተስፋይ", "Main tenant", True, "Tigrinya"),
-                                        ("Selam Tesfay", "Partner", True, "Tigrinya")],
-         ["Employment & Volunteering", "Social & Leisure", "Feeling Safe"], "Tigrinya", "Yes"),
-        ("HH-0044", "Kovalenko family", [("Олена Коваленко", "Parent", True, "Ukrainian"),
-                                         ("Dmytro Kovalenko", "Child", False, "Ukrainian"),
-                                         ("Ірина Коваленко", "Grandparent", True, "Ukrainian")],
-         ["Housing", "Education & Training", "Family, Friends & Contacts"], "Ukrainian", "No"),
-        ("HH-0045", "Mr Daniel Price", [("Daniel Price", "Tenant", True, "English")],
-         ["Benefits & Money", "Self-Care & Life Skills", "Physical & Mental Health"],
-         "English", "No"),
-        ("HH-0046", "Ahmadi family", [("Farid Ahmadi", "Parent", True, "Dari"),
-                                      ("مریم احمدی", "Parent", True, "Dari"),
-                                      ("Omid Ahmadi", "Child", False, "Dari"),
-                                      ("Sara Ahmadi", "Child", False, "Dari")],
-         list(AREAS), "Dari", "Yes"),
-    ]
+    """The demo's five invented households (pipeline/demo_families.py), planned a month
+    ago, with weekly reviews since."""
+    plan_date = (today or date.today()) - timedelta(days=30)
     households = []
-    for reference, name, people, areas, language, interpreter in specs:
-        members = [{"name": n, "role": role, "adult": adult, "language": lang}
-                   for n, role, adult, lang in people]
-        adults = [m["name"] for m in members if m["adult"]]
+    for family in FAMILIES:
+        household = dict(family["household"])
+        caseworker = household["caseworker"]
+        household.update({
+            "caseworker_email": caseworker.lower().replace(" ", ".") + "@example.org",
+            "peer_reviewer": family.get("peer_reviewer", "Sam Okafor"),
+            "plan_date": plan_date})
         households.append(DemoHousehold(
-            household={"reference": reference, "name": name, "caseworker": "Jo Whitfield",
-                       "caseworker_email": "jo.whitfield@example.org",
-                       "team": rng.choice(("North", "South")), "peer_reviewer": "Sam Okafor",
-                       "plan_date": plan_date, "preferred_language": language,
-                       "interpreter_used": interpreter},
-            members=members,
-            steps=_steps(areas, plan_date, adults, rng, statuses=True),
-            safety_plan=[{"worry": "Smoke alarm does not work",
-                          "we_will": "Ask the landlord to replace it this week",
-                          "you_will": "Test it every Monday",
-                          "review_by": plan_date + timedelta(days=14)},
-                         {"worry": "Feeling low in the evenings",
-                          "we_will": "Share the 24-hour helpline numbers",
-                          "you_will": "Call the helpline or a friend when it gets hard",
-                          "review_by": plan_date + timedelta(days=28)}],
+            household=household,
+            members=[{"name": name, "role": role, "adult": adult, "language": language}
+                     for name, role, adult, language in family["members"]],
+            steps=steps_rows(family["steps"], plan_date),
+            safety_plan=[{"worry": worry, "we_will": we_will, "you_will": you_will,
+                          "review_by": plan_date + timedelta(days=days)}
+                         for worry, we_will, you_will, days in family["safety"]],
             weekly_reviews=[{"week_of": plan_date + timedelta(days=7 * week),
-                             "did_we_do_it": "Yes, mostly",
-                             "what_changed": "Nothing new", "needs_and_blockers": "None",
-                             "this_week": "Follow up the referral",
-                             "safety_plan_working": True, "recorded_by": "Jo Whitfield"}
-                            for week in range(1, 4)]))
+                             "did_we_do_it": did, "what_changed": changed,
+                             "needs_and_blockers": needs, "this_week": this_week,
+                             "safety_plan_working": working, "recorded_by": caseworker}
+                            for week, (did, changed, needs, this_week, working)
+                            in enumerate(family["reviews"], start=1)]))
     return households
+
+
+DEMO_REFERENCES = frozenset(family["household"]["reference"] for family in FAMILIES)
 
 
 def synthetic_household(index: int, *, steps: int = 12, seed: int = 0,
@@ -188,3 +161,19 @@ def write_demo_intake(intake: Path) -> list[Path]:
         if not target.exists():
             written.append(demo.write(target))
     return written
+
+
+# Invented contact details for the demo's config.toml (Ofcom keeps 0113 496 0xxx for drama,
+# so no real number is printed on a demo plan); the crisis line is the real one.
+DEMO_CONTACTS = {"phone": "0113 496 0000 (Monday to Friday, 9:00 to 17:00)",
+                 "out_of_hours": "0113 496 0999",
+                 "crisis": "call 999 in an emergency, or Samaritans free on 116 123"}
+
+
+def show_demo_contacts(config_path: Path) -> None:
+    """Fill the demo workspace's fresh config.toml with invented contact details, so the
+    demo plans show the contact section as an organisation would fill it in."""
+    text = config_path.read_text(encoding="utf-8")
+    for key, value in DEMO_CONTACTS.items():
+        text = text.replace(f'\n{key} = ""\n', f'\n{key} = "{value}"\n', 1)
+    config_path.write_text(text, encoding="utf-8")

@@ -39,7 +39,9 @@ def temporary_sibling(target: Path) -> Iterator[Path]:
 
 
 def publish(temp: Path, target: Path) -> None:
-    """Move a finished temp file into place; FileExistsError if `target` already exists."""
+    """Move a finished temp file into place, readable by its owner only (plans hold
+    personal data, whatever made the file); FileExistsError if `target` already exists."""
+    os.chmod(temp, 0o600)
     with open(temp, "rb") as handle:
         os.fsync(handle.fileno())
     os.link(temp, target)

@@ -35,9 +35,14 @@ WHOLE_HOUSEHOLD = "Whole household"
 # Signer keys: stable, non-personal names for who signs (also "member-<n>" per member).
 CASEWORKER_KEY = "caseworker"
 PEER_REVIEWER_KEY = "peer-reviewer"
+INTERPRETER_KEY = "interpreter"
+# Signers whose signature the overdue rules do not wait for as "plan unsigned": the peer
+# reviewer has a rule of their own; the interpreter only confirms the plan was explained.
+NOT_PARTIES = frozenset({PEER_REVIEWER_KEY, INTERPRETER_KEY})
 
 ROLE_CASEWORKER = "Caseworker"
 ROLE_PEER_REVIEWER = "Peer reviewer"
+ROLE_INTERPRETER = "Interpreter"
 
 
 @dataclass(frozen=True)
@@ -63,6 +68,11 @@ class Step:
     status: str
     done_on: date | None
     row: int  # worksheet row, for messages and for stable-id matching
+    # Per goal (written on the goal's first row): what stands in the way, and how the
+    # household's strengths can overcome it. Per step: who does our part.
+    obstacles: str = ""
+    strengths_help: str = ""
+    our_lead: str = ""
 
     @property
     def is_closed(self) -> bool:
@@ -86,6 +96,16 @@ class WeeklyReview:
     this_week: str
     safety_plan_working: str
     recorded_by: str
+
+
+@dataclass(frozen=True)
+class Interpreter:
+    """The professional interpreter who explained the plan. They sign to say so, but are not
+    a party to the plan: their signature is never awaited by the overdue rules."""
+
+    name: str
+    language: str
+    agency: str = ""
 
 
 @dataclass(frozen=True)
@@ -114,16 +134,20 @@ class Household:
     safety_plan: tuple[SafetyItem, ...]
     weekly_reviews: tuple[WeeklyReview, ...] = field(default=())
     closed_on: date | None = None
+    interpreter: Interpreter | None = None  # when a professional interpreter was used
 
     @property
     def signers(self) -> tuple[Signer, ...]:
-        """Caseworker, each member who signs, then the peer reviewer (if named)."""
+        """Caseworker, each member who signs, the interpreter (if one was used), then the
+        peer reviewer (if named)."""
         signers = [Signer(CASEWORKER_KEY, self.caseworker, ROLE_CASEWORKER)]
         signers += [
             Signer(f"member-{index}", member.name, member.role or "Household member")
             for index, member in enumerate(self.members, start=1)
             if member.signs_plan
         ]
+        if self.interpreter is not None:
+            signers.append(Signer(INTERPRETER_KEY, self.interpreter.name, ROLE_INTERPRETER))
         if self.peer_reviewer:
             signers.append(Signer(PEER_REVIEWER_KEY, self.peer_reviewer, ROLE_PEER_REVIEWER))
         return tuple(signers)

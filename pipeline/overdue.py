@@ -1,7 +1,7 @@
 """Overdue rules: what is late, as of a date, for managers to act on.
 
-Pure functions over plain dataclasses (`HouseholdFacts` in, `Finding` out). The registry is
-read once, in bulk, by `load_facts`; nothing else here touches the database.
+Pure functions over plain dataclasses (`HouseholdFacts` in, `Finding` out). The registry
+reads them in bulk (`Registry.load_facts`); nothing here touches the database.
 
 Definitions (documented for managers in the report's notes, and in README):
 - A household is *closed* when its Household sheet has a "Closed on" date on or before the
@@ -9,11 +9,12 @@ Definitions (documented for managers in the report's notes, and in README):
 - A step is *done as of D* when its status in the latest workbook is Done or No longer
   needed and its Done on date is blank or on/before D, or when a scan of the step's current
   version (the latest version that contains the step) or a later version, recorded on or
-  before D, shows its box ticked. Ticks on superseded versions do not count: the household
-  re-agreed the step on the newer paper.
+  before D, shows its box ticked (or a person decided an uncertain box was ticked). Ticks on
+  superseded versions do not count: the household re-agreed the step on the newer paper.
 - A version is *signed* when every required signer except the peer reviewer has a 'signed'
-  box on a scan recorded on or before D. The peer reviewer's signature is its own rule
-  (peer review missing) so it is never reported twice.
+  box (read as signed, or decided signed by a person) on a scan recorded on or before D.
+  The peer reviewer's signature is its own rule (peer review missing) so it is never
+  reported twice.
 - Days overdue is as-of minus the due date: positive when late, 0 or negative (days left)
   for "due soon" and "review due".
 """
@@ -22,13 +23,15 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from dataclasses import dataclass, field, replace
+from datetime import date, timedelta
 from typing import Any
 
 from .config import default_values
-from .model import CLOSED_STATUSES, PEER_REVIEWER_KEY, WHOLE_HOUSEHOLD, Signer
+from .model import CLOSED_STATUSES, NOT_PARTIES, PEER_REVIEWER_KEY, WHOLE_HOUSEHOLD, Signer
 
+SAFETY_NOT_WORKING = "Safety plan not working"
+SAFETY_REVIEW_OVERDUE = "Safety item review overdue"
 STEP_OVERDUE = "Step overdue"
 STEP_DUE_SOON = "Step due soon"
 PLAN_UNSIGNED = "Plan unsigned"
@@ -36,9 +39,12 @@ REVIEW_OVERDUE = "Review overdue"
 REVIEW_DUE = "Review due"
 WEEKLY_REVIEW_MISSING = "Weekly review missing"
 PEER_REVIEW_MISSING = "Peer review missing"
-# Report order: the most actionable first.
-KINDS: tuple[str, ...] = (STEP_OVERDUE, PLAN_UNSIGNED, REVIEW_OVERDUE, WEEKLY_REVIEW_MISSING,
-                          PEER_REVIEW_MISSING, STEP_DUE_SOON, REVIEW_DUE)
+# Report order: safety first (a plan to keep someone safe that is not working, or not
+# looked at), then the most actionable.
+KINDS: tuple[str, ...] = (SAFETY_NOT_WORKING, SAFETY_REVIEW_OVERDUE, WEEKLY_REVIEW_MISSING,
+                          STEP_OVERDUE, PLAN_UNSIGNED, REVIEW_OVERDUE, PEER_REVIEW_MISSING,
+                          STEP_DUE_SOON, REVIEW_DUE)
+SAFETY_KINDS = frozenset({SAFETY_NOT_WORKING, SAFETY_REVIEW_OVERDUE, WEEKLY_REVIEW_MISSING})
 # Kinds that look ahead: their "days overdue" is zero or negative (days left).
 UPCOMING_KINDS = frozenset({STEP_DUE_SOON, REVIEW_DUE})
 
@@ -102,6 +108,12 @@ class HouseholdFacts:
     last_weekly_review: date | None
     versions: tuple[VersionFacts, ...]  # oldest first
     steps: tuple[StepFacts, ...]  # active steps of the latest workbook
+    # (worry, review by) of each safety item in the latest workbook
+    safety_items: tuple[tuple[str, date | None], ...] = ()
+    # the latest weekly review: (week of, safety plan working "Yes"/"No"/"", what changed)
+    latest_weekly: tuple[date, str, str] | None = None
+    # signed formal review packs: (signed on, next review), oldest first
+    reviews: tuple[tuple[date, date], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -159,9 +171,10 @@ def signed_keys(version: VersionFacts, as_of: date) -> set[str]:
 
 
 def missing_signers(version: VersionFacts, as_of: date) -> list[Signer]:
-    """Required signers, other than the peer reviewer, with no signature as of the date."""
+    """Required signers (not the peer reviewer, whose signature has its own rule, nor the
+    interpreter) with no signature as of the date."""
     signed = signed_keys(version, as_of)
-    return [s for s in version.signers if s.key != PEER_REVIEWER_KEY and s.key not in signed]
+    return [s for s in version.signers if s.key not in NOT_PARTIES and s.key not in signed]
 
 
 def escalation(days_overdue: int, settings: RuleSettings) -> str:
@@ -201,11 +214,12 @@ def evaluate_household(household: HouseholdFacts, as_of: date,
         return Finding(kind=kind, due=due, days_overdue=days,
                        escalation=escalation(late, settings), **base, **extra)
 
+    yield from _safety_findings(household, as_of, finding)
+    yield from _weekly_review_findings(household, as_of, settings, finding)
     yield from _step_findings(household, as_of, settings, finding)
     if latest is not None:
         yield from _signature_findings(household, latest, as_of, settings, finding)
-        yield from _review_findings(versions, as_of, settings, finding)
-    yield from _weekly_review_findings(household, as_of, settings, finding)
+        yield from _review_findings(versions, household.reviews, as_of, settings, finding)
 
 
 def _step_findings(household: HouseholdFacts, as_of: date, settings: RuleSettings,
@@ -239,17 +253,42 @@ def _signature_findings(household: HouseholdFacts, latest: VersionFacts, as_of: 
                       detail=f"v{latest.version}: peer reviewer {peer.name} has not signed")
 
 
-def _review_findings(versions: tuple[VersionFacts, ...], as_of: date, settings: RuleSettings,
-                     finding: Any) -> Iterator[Finding]:
+def _review_findings(versions: tuple[VersionFacts, ...], reviews: tuple[tuple[date, date], ...],
+                     as_of: date, settings: RuleSettings, finding: Any) -> Iterator[Finding]:
     # The review that counts is the latest signed version's; until one is signed, the
-    # first version's (the plan was never agreed, so its review clock is the oldest).
+    # first version's (the plan was never agreed, so its review clock is the oldest). A
+    # signed formal review pack is a review: the next one is due by the date it agreed.
     signed = [v for v in versions if not missing_signers(v, as_of)]
     current = signed[-1] if signed else versions[0]
     review = current.review_date
+    done = [(on, next_review) for on, next_review in reviews
+            if on <= as_of and on >= current.issued_on]
+    what = f"Review of v{current.version}"
+    if done:
+        review = done[-1][1]
+        what = f"Next review (agreed at the review of {done[-1][0]:%d/%m/%Y})"
     if review < as_of:
-        yield finding(REVIEW_OVERDUE, review, detail=f"Review of v{current.version} was due")
+        yield finding(REVIEW_OVERDUE, review, detail=f"{what} was due")
     elif review <= as_of + timedelta(days=settings.review_due_days):
-        yield finding(REVIEW_DUE, review, detail=f"Review of v{current.version} is due")
+        yield finding(REVIEW_DUE, review, detail=f"{what} is due")
+
+
+def _safety_findings(household: HouseholdFacts, as_of: date,
+                     finding: Any) -> Iterator[Finding]:
+    """The safety plan is watched: a latest weekly review saying it is not working
+    (escalated at once, whatever its age), and items past their review date."""
+    if household.latest_weekly is not None:
+        week_of, working, changed = household.latest_weekly
+        if working == "No" and week_of <= as_of:
+            yield replace(finding(SAFETY_NOT_WORKING, week_of,
+                                  detail="Weekly review of " f"{week_of:%d/%m/%Y}: safety plan "
+                                  "not working" + (f". What has changed: {changed}"
+                                                   if changed else "")),
+                          escalation=SERVICE_MANAGER)
+    for worry, review_by in household.safety_items:
+        if review_by is not None and review_by < as_of:
+            yield finding(SAFETY_REVIEW_OVERDUE, review_by, step=worry,
+                          detail=f"Safety item to review by {review_by:%d/%m/%Y}")
 
 
 def _weekly_review_findings(household: HouseholdFacts, as_of: date, settings: RuleSettings,
@@ -277,75 +316,3 @@ def counts_by(findings: Iterable[Finding], *keys: str) -> dict[tuple[str, ...], 
 def worst(findings: Iterable[Finding], limit: int = 10) -> list[Finding]:
     late = [f for f in findings if f.kind not in UPCOMING_KINDS and f.days_overdue > 0]
     return sorted(late, key=lambda f: (-f.days_overdue, f.reference, f.kind))[:limit]
-
-
-# --- the loader (the only database access) -----------------------------------------------
-
-def load_facts(engine: Any) -> list[HouseholdFacts]:
-    """Read everything the rules need from the registry in a handful of bulk queries."""
-    from sqlalchemy import func, select
-
-    from . import registry as r
-
-    with engine.connect() as conn:
-        version_rows = conn.execute(select(
-            r.plan_versions.c.id, r.plan_versions.c.household, r.plan_versions.c.version,
-            r.plan_versions.c.issued_at, r.plan_versions.c.review_date,
-            r.plan_versions.c.pdf_path).order_by(r.plan_versions.c.household,
-                                                 r.plan_versions.c.version)).all()
-        signer_rows = conn.execute(select(
-            r.version_signers.c.version_id, r.version_signers.c.signer_key,
-            r.version_signers.c.name, r.version_signers.c.role)
-            .order_by(r.version_signers.c.version_id, r.version_signers.c.position)).all()
-        signed_rows = conn.execute(select(
-            r.signatures.c.version_id, r.signatures.c.signer_key,
-            func.min(r.signatures.c.recorded_at)).where(r.signatures.c.state == "signed")
-            .group_by(r.signatures.c.version_id, r.signatures.c.signer_key)).all()
-        current_rows = conn.execute(select(
-            r.version_steps.c.step_id, func.max(r.plan_versions.c.version))
-            .join(r.plan_versions, r.plan_versions.c.id == r.version_steps.c.version_id)
-            .group_by(r.version_steps.c.step_id)).all()
-        tick_rows = conn.execute(select(
-            r.step_ticks.c.step_id, r.plan_versions.c.version, r.step_ticks.c.recorded_at)
-            .join(r.plan_versions, r.plan_versions.c.id == r.step_ticks.c.version_id)
-            .where(r.step_ticks.c.state == "ticked")).all()
-        step_rows = conn.execute(select(
-            r.steps.c.step_id, r.steps.c.household, r.steps.c.area, r.steps.c.goal,
-            r.steps.c.we_will, r.steps.c.you_will, r.steps.c.who, r.steps.c.by_when,
-            r.steps.c.status, r.steps.c.done_on).where(r.steps.c.active.is_(True))
-            .order_by(r.steps.c.household, r.steps.c.step_id)).all()
-        household_rows = conn.execute(select(
-            r.households.c.reference, r.households.c.caseworker, r.households.c.team,
-            r.households.c.peer_reviewer, r.households.c.plan_date, r.households.c.closed_on,
-            r.households.c.last_weekly_review).order_by(r.households.c.reference)).all()
-
-    signers: dict[int, list[Signer]] = defaultdict(list)
-    for row in signer_rows:
-        signers[row.version_id].append(Signer(row.signer_key, row.name, row.role))
-    signed: dict[int, dict[str, date]] = defaultdict(dict)
-    for version_id, key, first in signed_rows:
-        signed[version_id][key] = _day(first)
-    versions: dict[str, list[VersionFacts]] = defaultdict(list)
-    for row in version_rows:
-        versions[row.household].append(VersionFacts(
-            row.version, _day(row.issued_at), row.review_date, row.pdf_path,
-            tuple(signers.get(row.id, ())), signed.get(row.id, {})))
-    current = dict(current_rows)
-    ticks: dict[str, list[tuple[int, date]]] = defaultdict(list)
-    for step_id, version, recorded in tick_rows:
-        ticks[step_id].append((version, _day(recorded)))
-    household_steps: dict[str, list[StepFacts]] = defaultdict(list)
-    for row in step_rows:
-        household_steps[row.household].append(StepFacts(
-            row.step_id, row.area, row.goal, row.we_will, row.you_will, row.who, row.by_when,
-            row.status, row.done_on, current.get(row.step_id, 0),
-            tuple(ticks.get(row.step_id, ()))))
-    return [HouseholdFacts(row.reference, row.caseworker, row.team, row.peer_reviewer,
-                           row.plan_date, row.closed_on, row.last_weekly_review,
-                           tuple(versions.get(row.reference, ())),
-                           tuple(household_steps.get(row.reference, ())))
-            for row in household_rows]
-
-
-def _day(value: datetime | date) -> date:
-    return value.date() if isinstance(value, datetime) else value

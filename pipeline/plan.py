@@ -21,10 +21,18 @@ def _iso(value: date | None) -> str | None:
     return value.isoformat() if value else None
 
 
+def _present(**values: Any) -> dict[str, Any]:
+    """Fields added after plans were issued count only when filled in, so adding them
+    changed no existing plan's content hash (and issued no needless new version)."""
+    return {key: value for key, value in values.items() if value}
+
+
 def step_content(step: Step) -> dict[str, Any]:
     return {"area": step.area, "goal": step.goal, "strengths": step.strengths,
             "we_will": step.we_will, "you_will": step.you_will, "who": step.who,
-            "by_when": _iso(step.by_when)}
+            "by_when": _iso(step.by_when),
+            **_present(obstacles=step.obstacles, strengths_help=step.strengths_help,
+                       our_lead=step.our_lead)}
 
 
 def plan_content(household: Household) -> dict[str, Any]:
@@ -44,6 +52,9 @@ def plan_content(household: Household) -> dict[str, Any]:
         "steps": [step_content(step) for step in household.steps],
         "safety_plan": [{"worry": s.worry, "we_will": s.we_will, "you_will": s.you_will,
                          "review_by": _iso(s.review_by)} for s in household.safety_plan],
+        **_present(interpreter=[household.interpreter.name, household.interpreter.language,
+                                household.interpreter.agency]
+                   if household.interpreter else None),
     }
 
 

@@ -8,8 +8,9 @@ cd "$(dirname "$0")/.."
 
 DEBIAN_PACKAGES=(
   libreoffice-writer-nogui   # DOCX -> PDF
+  libreoffice-calc-nogui     # tests open the blank workbook in Calc, as caseworkers do
   python3-uno                # LibreOffice's Python bridge: the watcher's warm converter
-  fonts-noto-core            # Noto Sans incl. Arabic and Ethiopic
+  fonts-noto-core            # Noto Sans, Noto Sans Arabic (Arabic, Dari, Pashto plans), Noto Sans Ethiopic (Tigrinya)
   fonts-dejavu-core          # Latin, Cyrillic, the tick-box glyph
   poppler-utils              # pdftoppm / pdftotext for looking at plans
   python3-venv

@@ -8,9 +8,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import select
 
 from pipeline.config import Config
 from pipeline.demo import DemoHousehold
+from pipeline.outputs import plan_file
+from pipeline.registry import Registry, events, plan_versions
 from pipeline.workspace import init_workspace
 
 PLAN_DATE = date.today() - timedelta(days=10)
@@ -64,3 +67,26 @@ def resave(path: Path, demo: DemoHousehold) -> Path:
     demo.write(aside)
     aside.replace(path)
     return path
+
+
+def outputs_agree_with_registry(workspace: Config, registry: Registry) -> dict[str, int]:
+    """Every issued version has its files and one event; no other plan files exist."""
+    on_disk = {p.name for p in workspace.output_dir.glob("HH-*/support-plan-*")}
+    expected: set[str] = set()
+    latest: dict[str, int] = {}
+    with registry.engine.connect() as conn:
+        rows = conn.execute(select(plan_versions.c.household, plan_versions.c.version,
+                                   plan_versions.c.state, plan_versions.c.pdf_path)).all()
+        issued_events = sorted(conn.execute(select(events.c.household, events.c.version)
+                                            .where(events.c.kind == "version_issued")).all())
+    assert {state for _ref, _version, state, _pdf in rows} <= {"issued"}
+    assert issued_events == sorted((ref, version) for ref, version, _state, _pdf in rows)
+    for reference, version, _state, pdf in rows:
+        expected |= {plan_file(workspace, reference, version, suffix).name
+                     for suffix in ("docx", "pdf") if suffix == "docx" or pdf}
+        latest[reference] = max(latest.get(reference, 0), version)
+    assert on_disk == expected
+    for reference, newest in latest.items():
+        assert sorted(v.version for v in registry.versions(reference)) == list(
+            range(1, newest + 1))
+    return latest

@@ -10,6 +10,7 @@ from conftest import edited, valid_household
 
 from pipeline.cli import main
 from pipeline.config import DEFAULT_CONFIG_TOML, load_config
+from pipeline.errors import ExitCode
 
 
 @pytest.fixture
@@ -93,8 +94,8 @@ def test_bad_config_is_named(runner: CliRunner, tmp_path: Path) -> None:
     config = tmp_path / "config.toml"
     config.write_text("[pdf]\nworkers = 'two'\n")
     result = runner.invoke(main, ["validate", "--config", str(config), str(config)])
-    assert result.exit_code == 1
-    assert "[pdf] workers must be a int" in result.output
+    assert result.exit_code == ExitCode.SETTINGS
+    assert "Error: " in result.output and "[pdf] workers must be a int" in result.output
     config.write_text("[colour]\nx = 1\n")
     assert "unknown section [colour]" in runner.invoke(
         main, ["build", "--config", str(config)]).output
@@ -115,7 +116,7 @@ def test_commands_outside_a_workspace_refuse_and_write_nothing(
     for args in (["build"], ["reconcile"], ["report", "--no-email"],
                  ["new", "HH-1", "--name", "x", "--caseworker", "y"]):
         result = runner.invoke(main, args)
-        assert result.exit_code == 1, (args, result.output)
+        assert result.exit_code == ExitCode.SETTINGS, (args, result.output)
         assert "not in a supportplan workspace" in result.output
         assert "supportplan init" in result.output
     assert list(tmp_path.iterdir()) == []

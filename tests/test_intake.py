@@ -31,8 +31,9 @@ def test_blank_workbook_has_the_contract_sheets_headers_and_dropdowns(tmp_path: 
                            "Review date", "Preferred language", "Interpreter used"]
     expected_headers = {
         "Members": ["Name", "Role", "Adult", "Signs plan", "Language"],
+        # the contract's columns first, the optional ones added later after them
         "Plan": ["Area", "Goal", "Strengths to build on", "We will", "You will", "Who",
-                 "By when", "Status", "Done on"],
+                 "By when", "Status", "Done on", "Our lead", "Obstacles", "How strengths help"],
         "Safety plan": ["Worry or risk", "We will", "You will", "Review by"],
         "Weekly reviews": ["Week of", "Did we do what we planned?",
                            "What has changed, new risks", "Support needs and blockers",
@@ -105,7 +106,8 @@ def test_reading_forgives_how_people_type(tmp_path: Path) -> None:
 # Each error class: a change to a valid workbook, the cell it must name, words in the message.
 ERROR_CASES = [
     ("impossible date", lambda d: d.steps[0].update(by_when="31/02/2027"),
-     'Plan!G2: "31/02/2027" is not a date; use dd/mm/yyyy'),
+     'Plan!G2: "31/02/2027": February 2027 has 28 days; use a day that exists, e.g. '
+     '28/02/2027'),
     ("text date", lambda d: d.household.update(plan_date="next week"),
      'Household!B8: "next week" is not a date'),
     ("missing required field", lambda d: d.household.update(caseworker=None),
@@ -146,7 +148,7 @@ ERROR_CASES = [
     ("safety item without worry", lambda d: d.safety_plan[0].update(worry=None),
      "Safety plan!A2: Worry or risk is empty"),
     ("weekly review bad date", lambda d: d.weekly_reviews[0].update(week_of="32/01/2026"),
-     'Weekly reviews!A2: "32/01/2026" is not a date'),
+     'Weekly reviews!A2: "32/01/2026": January 2026 has 31 days'),
     ("text too long", lambda d: d.steps[0].update(we_will="x" * 2500),
      "Plan!D2: has 2500 characters"),
     ("excel error value", lambda d: d.steps[0].update(we_will="#REF!"),

@@ -29,7 +29,6 @@ from pipeline.overdue import (
     VersionFacts,
     evaluate,
     held_by,
-    load_facts,
 )
 
 AS_OF = date(2025, 3, 10)
@@ -219,28 +218,32 @@ def test_load_facts_from_a_built_registry(workspace: Config, tmp_path: Path) -> 
     write_household(workspace, demo)
     [outcome] = build_workbooks(workspace, [workspace.intake_dir], pdf=False)
     assert outcome.status == "built"
-    registry = r.open_registry(workspace.registry_url)
+    registry = r.registry_for(workspace)
     try:
         with registry.engine.begin() as conn:
             version_id, step_id = conn.execute(
                 select(r.version_steps.c.version_id, r.version_steps.c.step_id)
                 .order_by(r.version_steps.c.position).limit(1)).one()
             stamp = datetime(2025, 1, 2, 9, 0, tzinfo=UTC)
-            conn.execute(r.signatures.insert(), [
-                {"version_id": version_id, "signer_key": "caseworker", "scan_sha256": "a" * 64,
-                 "page": 2, "state": "signed", "score": 0.9, "recorded_at": stamp},
-                {"version_id": version_id, "signer_key": "member-1", "scan_sha256": "a" * 64,
-                 "page": 2, "state": "blank", "score": 0.1, "recorded_at": stamp}])
-            conn.execute(r.step_ticks.insert().values(
-                version_id=version_id, step_id=step_id, scan_sha256="a" * 64, page=1,
-                state="ticked", score=0.9, recorded_at=stamp))
-        [facts] = load_facts(registry.engine)
+            def reading(kind: str, key: str, state: str, **decision: object) -> dict:
+                return {"version_id": version_id, "kind": kind, "key": key, "page": 2,
+                        "scan_sha256": "a" * 64, "state": state, "score": 0.5, "reason": "",
+                        "recorded_at": stamp, "decided_state": None, **decision}
+
+            conn.execute(r.box_readings.insert(), [
+                reading("signature", "caseworker", "signed"),
+                reading("signature", "member-1", "blank"),
+                # a person's decision counts instead of the machine's reading
+                reading("signature", "member-2", "review", decided_state="signed"),
+                reading("signature", "peer-reviewer", "signed", decided_state="blank"),
+                reading("tick", step_id, "ticked")])
+        [facts] = registry.load_facts()
     finally:
         registry.close()
     assert (facts.reference, facts.team, facts.caseworker) == ("HH-0007", "South",
                                                                "Jo Whitfield")
     assert len(facts.steps) == 3 and facts.versions[0].version == 1
-    assert set(facts.versions[0].signed) == {"caseworker"}  # blank is not signed
+    assert set(facts.versions[0].signed) == {"caseworker", "member-2"}  # blank is not signed
     assert {s.key for s in facts.versions[0].signers} == {
         "caseworker", "member-1", "member-2", "peer-reviewer"}
     ticked = next(s for s in facts.steps if s.step_id == step_id)

@@ -18,19 +18,22 @@ from sqlalchemy import select
 
 from pipeline.build import build_workbooks
 from pipeline.config import Config
+from pipeline.pagecodes import PageId, encode, load_secret
+from pipeline.printed import PageLayout
 from pipeline.reconcile.align import identify
-from pipeline.reconcile.codes import PageId, encode, load_secret
-from pipeline.reconcile.layout import PageLayout
-from pipeline.reconcile.read import read_page
-from pipeline.reconcile.run import Reconciler, reconcile_paths, thresholds_from
-from pipeline.reconcile.store import find_page
+from pipeline.reconcile.read import PageReader
+from pipeline.reconcile.run import Reconciler, read_settings, reconcile_paths
 from pipeline.reconcile.synth import Degrade, degrade, draw_page, random_degrade, render_page
-from pipeline.registry import open_registry, page_layouts
+from pipeline.registry import Registry, page_layouts, registry_for
 from pipeline.workspace import init_workspace
 
 pytestmark = pytest.mark.slow
 CONTRACT_KEYS = {"file", "page_index", "status", "reason", "household", "version", "page",
-                 "signatures", "ticks", "marks"}
+                 "signatures", "ticks", "marks", "notes", "superseded_by", "review"}
+
+
+def reader_for(config: Config, registry: Registry) -> PageReader:
+    return PageReader(load_secret(config.root), registry.find_page, read_settings(config))
 
 
 def _household(reference: str = "HH-0001"):  # noqa: ANN202
@@ -47,7 +50,7 @@ def plan(tmp_path_factory: pytest.TempPathFactory) -> tuple[Config, Path, list[P
     workbook = write_household(config, _household())
     [outcome] = build_workbooks(config, [workbook])
     assert outcome.pdf is not None, outcome.message
-    registry = open_registry(config.registry_url)
+    registry = registry_for(config)
     with registry.engine.connect() as conn:
         rows = conn.execute(select(page_layouts).order_by(page_layouts.c.page)).mappings().all()
     registry.close()
@@ -79,17 +82,15 @@ def test_every_page_is_stamped_and_its_boxes_measured(plan) -> None:  # noqa: AN
 
 def test_fixed_seed_scans_are_identified_and_decided(plan) -> None:  # noqa: ANN001
     config, pdf, layouts = plan
-    registry = open_registry(config.registry_url)
-    secret, thresholds = load_secret(config.root), thresholds_from(config)
+    registry = registry_for(config)
+    reader = reader_for(config, registry)
     rng = np.random.default_rng(7)
     decisions = wrong = review = false_marked = 0
     for n in range(14):
         layout = layouts[n % len(layouts)]
         d = random_degrade(rng, photo=n % 5 == 4)
         scan, truth = _truth_scan(pdf, layout, 100 + n, d)
-        result = read_page(scan, file=f"synthetic-{n}", page_index=0, secret=secret,
-                           lookup=lambda t, p: find_page(registry.engine, t, p), dpi=150,
-                           thresholds=thresholds)
+        result = reader.read(scan, file=f"synthetic-{n}", page_index=0).result
         assert result.status == "matched", (d, result.reason)
         assert result.page == layout.page
         for box in result.boxes:
@@ -124,7 +125,7 @@ def test_reconcile_records_events_once_and_writes_summaries(plan) -> None:  # no
     frames[0].save(scans / "both.tif", save_all=True, append_images=frames[1:])
     frames[0].save(scans / "both.pdf", save_all=True, append_images=frames[1:], resolution=200)
     outcomes = reconcile_paths(config, [scans])
-    pages = [page for outcome in outcomes for page in outcome.pages]
+    pages = [page.to_json() for outcome in outcomes for page in outcome.pages]
     assert len(pages) == 5 and all(set(page) == CONTRACT_KEYS for page in pages)
     assert all(page["status"] == "matched" for page in pages), pages
     for page in pages:
@@ -134,7 +135,7 @@ def test_reconcile_records_events_once_and_writes_summaries(plan) -> None:  # no
             assert len(sig["bbox"]) == 4
         for tick in page["ticks"]:
             assert tick["state"] == "ticked", tick
-    registry = open_registry(config.registry_url)
+    registry = registry_for(config)
     kinds = [e["kind"] for e in registry.events_for("HH-0001")]
     assert kinds.count("signature_found") == len(truth.signatures)  # once, not per scan
     assert kinds.count("step_ticked") == len(truth1.ticks) + len(truth.ticks)
@@ -169,9 +170,9 @@ def test_bad_inputs_are_quarantined_with_a_reason(plan, tmp_path: Path) -> None:
     other = init_workspace(tmp_path / "other")[0]
     reconciler = Reconciler(config)
     foreign = encode(PageId("0a0b0c0d", 1), load_secret(other.root))
-    assert identify(_qr_page(foreign), reconciler.secret).reason.startswith(
+    assert identify(_qr_page(foreign), reconciler.reader.secret).reason.startswith(
         "the QR code was not issued by this office")
-    reasons = {o.file.name: o.pages[0]["reason"] for o in reconcile_paths(config, [bad])}
+    reasons = {o.file.name: o.pages[0].reason for o in reconcile_paths(config, [bad])}
     assert "empty" in reasons["empty.jpg"]
     assert "not a readable PDF" in reasons["broken.pdf"]
     assert "password" in reasons["locked.pdf"]
@@ -199,13 +200,13 @@ def test_scan_of_an_old_version_is_recorded_against_it(plan) -> None:  # noqa: A
     assert outcome.version == 2
     path = _save(scan, config.scans_dir / "old.png")
     [result] = reconcile_paths(config, [path])
-    assert result.pages[0]["version"] == 1 and result.pages[0]["status"] == "matched"
+    assert result.pages[0].version == 1 and result.pages[0].matched
 
 
 def test_either_code_alone_identifies_the_page(plan) -> None:  # noqa: ANN001
     """A staple, a hole punch or a torn corner may take one code; the opposite one is
     enough (and aligning still works from the markers)."""
-    from pipeline.reconcile.layout import qr_positions
+    from pipeline.printed import qr_positions
 
     config, pdf, layouts = plan
     secret = load_secret(config.root)
@@ -226,13 +227,11 @@ def test_either_code_alone_identifies_the_page(plan) -> None:  # noqa: ANN001
 def test_strike_throughs_are_reported_where_they_are_and_clean_pages_have_none(
         plan) -> None:  # noqa: ANN001
     config, pdf, layouts = plan
-    registry = open_registry(config.registry_url)
-    secret, thresholds = load_secret(config.root), thresholds_from(config)
+    registry = registry_for(config)
+    reader = reader_for(config, registry)
 
     def read(scan: np.ndarray):  # noqa: ANN202
-        return read_page(scan, file="synthetic", page_index=0, secret=secret,
-                         lookup=lambda t, p: find_page(registry.engine, t, p), dpi=150,
-                         thresholds=thresholds)
+        return reader.read(scan, file="synthetic", page_index=0).result
 
     layout = layouts[0]
     for seed, degradation in enumerate((Degrade(dpi=200), Degrade(dpi=300, quarter_turns=1,

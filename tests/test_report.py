@@ -340,5 +340,5 @@ def test_cli_dry_run_sends_nothing(workspace: Config, smtp_server: tuple[Inbox, 
     assert not inbox.messages and not list(outbox_dir(config).glob("*.eml"))
     assert (config.output_dir / "reports" / f"overdue-{as_of.isoformat()}.xlsx").is_file()
     bad = CliRunner().invoke(main, ["report", "--config", str(config.source), "--as-of",
-                                    "10/03/2025"])
-    assert bad.exit_code == 2 and "YYYY-MM-DD" in bad.output
+                                    "31/02/2025"])
+    assert bad.exit_code == 2 and "dd/mm/yyyy" in bad.output

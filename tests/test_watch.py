@@ -18,16 +18,15 @@ import time
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 from openpyxl import load_workbook
 
-from pipeline.build import ORPHANS
 from pipeline.config import load_config
 from pipeline.demo import DemoHousehold, synthetic_household
 from pipeline.intake.files import SCAN, WORKBOOK, classify, is_complete_workbook
 from pipeline.intake.writer import build_workbook
-from pipeline.registry import open_registry
-from pipeline.watch.recover import recover_output
+from pipeline.registry import registry_for
 from pipeline.workspace import init_workspace
 
 SUPPORTPLAN = str(Path(sys.executable).with_name("supportplan"))
@@ -165,7 +164,7 @@ def plan_files(root: Path) -> list[str]:
 
 
 def registry_versions(root: Path, reference: str) -> list[int]:
-    registry = open_registry(load_config(root / "config.toml").registry_url)
+    registry = registry_for(load_config(root / "config.toml"))
     try:
         return [v.version for v in registry.versions(reference)]
     finally:
@@ -195,9 +194,12 @@ def test_classify_ignores_office_noise_and_links(tmp_path: Path) -> None:
     assert classify(intake / "HH-1.xlsx", intake) == WORKBOOK
     assert classify(intake / "team" / "HH-1.xlsx", intake) == WORKBOOK
     assert classify(intake / "scans" / "HH-1.pdf", intake) == SCAN
+    # spreadsheets in other formats are taken in, to be told how to save them
+    for other in ("HH-1.xls", "HH-1.ods", "HH-1.csv", "HH-1.numbers"):
+        assert classify(intake / other, intake) == WORKBOOK, other
     for ignored in ("~$HH-1.xlsx", ".~lock.HH-1.xlsx#", "A1B2C3D4.tmp", "~WRL0001.tmp",
-                    ".hidden.xlsx", "notes.docx", "HH-1.xls", "link.xlsx", "scans/readme.txt",
-                    ".git/x.xlsx"):
+                    ".hidden.xlsx", "notes.docx", "link.xlsx", "scans/readme.txt",
+                    ".git/x.xlsx", "~$HH-1.ods"):
         assert classify(intake / ignored, intake) is None, ignored
     assert classify(outside, intake) is None
 
@@ -231,37 +233,6 @@ def test_refuses_output_outside_workspace(workspace: Path, tmp_path: Path) -> No
     assert "outside the workspace" in result.stderr
 
 
-def test_recovery_moves_an_unrecorded_version_aside_and_rebuilds_it(workspace: Path) -> None:
-    """The instant between publishing files and recording them: files exist, the registry
-    does not know them. Recovery moves them aside so the rebuild reuses the number."""
-    from pipeline.build import build_workbooks
-
-    config = load_config(workspace / "config.toml")
-    workbook = workspace / "intake" / "HH-00001.xlsx"
-    save_in_place(household(), workbook)
-    folder = workspace / "output" / "HH-00001"
-    folder.mkdir(parents=True)
-    (folder / "support-plan-HH-00001-v1.docx").write_bytes(b"half a build")
-    (workspace / "output" / ".staging" / "abc").mkdir(parents=True)
-    (folder / ".support-plan-HH-00001-v1.x.pdf.part").write_bytes(b"partial")
-    registry = open_registry(config.registry_url)
-    try:
-        moved = recover_output(config, registry)
-        assert [p.name.split("-", 1)[1] for p in moved] == ["support-plan-HH-00001-v1.docx"]
-        assert ORPHANS in moved[0].parts
-        assert leftovers(workspace) == []
-        [outcome] = build_workbooks(config, [workbook], pdf=False, registry=registry)
-        assert outcome.version == 1
-        # A recorded version is never moved.
-        assert recover_output(config, registry) == []
-    finally:
-        registry.close()
-    assert (folder / "support-plan-HH-00001-v1.docx").read_bytes() != b"half a build"
-
-
-# -- the real watcher --------------------------------------------------------------------
-
-@pytest.mark.slow
 def test_excel_save_sequence_builds_each_save_once(workspace: Path) -> None:
     intake = workspace / "intake"
     target = intake / "HH-00001.xlsx"
@@ -298,7 +269,7 @@ def test_two_saves_within_debounce_build_once_with_the_last_content(workspace: P
         watcher.settle(DEBOUNCE * 4)
         assert len(watcher.named("built")) == 1
         assert watcher.stop() == 0
-    registry = open_registry(load_config(workspace / "config.toml").registry_url)
+    registry = registry_for(load_config(workspace / "config.toml"))
     try:
         assert len(registry.versions("HH-00002")) == 1
         assert "Second save wins" in json.dumps(registry.steps_for("HH-00002"), default=str)
@@ -325,6 +296,28 @@ def test_corrupt_file_reports_then_builds_when_fixed_polling(workspace: Path) ->
         assert not report.exists(), "the error report is cleared once the workbook builds"
         assert watcher.stop() == 0
     assert registry_versions(workspace, "HH-00003") == [1]
+
+
+@pytest.mark.slow
+def test_a_registry_busy_too_long_pauses_building_and_loses_nothing(workspace: Path) -> None:
+    import sqlite3
+
+    config = workspace / "config.toml"
+    config.write_text(config.read_text(encoding="utf-8").replace(
+        "wait_seconds = 30", "wait_seconds = 1").replace(
+        "[watch]\n", "[watch]\nretry_after_seconds = 1\n"), encoding="utf-8")
+    with WatchProcess(workspace) as watcher:
+        watcher.wait_for("watching")
+        holder = sqlite3.connect(workspace / "supportplan.sqlite", isolation_level=None)
+        holder.execute("BEGIN EXCLUSIVE")  # another command writing for a long time
+        save_in_place(household(7), workspace / "intake" / "HH-00007.xlsx")
+        paused = watcher.wait_for("paused", timeout=60)[0]
+        assert "stayed busy with another command" in paused["event"]
+        holder.execute("COMMIT")
+        holder.close()
+        watcher.wait_for("built v1", timeout=60)
+        assert watcher.stop() == 0
+    assert registry_versions(workspace, "HH-00007") == [1]
 
 
 @pytest.mark.slow
@@ -423,6 +416,42 @@ def test_scans_are_handed_to_the_reconciler(workspace: Path) -> None:
         [event] = watcher.wait_for("scan quarantined", timeout=60)
         assert event["reference"] is None
         assert not watcher.named("built")
+        assert watcher.stop() == 0
+
+
+@pytest.mark.slow
+def test_a_scan_with_boxes_for_a_person_is_read_whole_by_the_watcher(workspace: Path) -> None:
+    """The review path through the watcher: an uncertain box, a page that is not a plan
+    page and the plan's own pages in one file; every page is logged, none dropped."""
+    from scanpen import marked_page, save_pdf
+    from sqlalchemy import select
+
+    from pipeline.build import build_workbooks
+    from pipeline.printed import PageLayout
+    from pipeline.registry import page_layouts
+
+    config = load_config(workspace / "config.toml")
+    demo = household(1)
+    demo.write(config.intake_dir / f"{demo.household['reference']}.xlsx")
+    [outcome] = build_workbooks(config, [config.intake_dir])
+    assert outcome.pdf is not None, outcome.message
+    registry = registry_for(config)
+    with registry.engine.connect() as conn:
+        layouts = [PageLayout.from_json(row.layout) for row in conn.execute(
+            select(page_layouts.c.layout).order_by(page_layouts.c.page))]
+    registry.close()
+    marks = {"caseworker": "small", "member-1": "crossed"}
+    pages = [marked_page(outcome.pdf, layout, marks) for layout in layouts]
+    pages.insert(0, np.full_like(pages[0], 250))  # a blank sheet scanned along with it
+    with WatchProcess(workspace, "--polling") as watcher:
+        watcher.wait_for("watching")
+        save_pdf(pages, workspace / "intake" / "scans" / "signed.pdf")
+        matched = watcher.wait_for("scan matched", count=len(layouts), timeout=90)
+        [quarantined] = watcher.wait_for("scan quarantined")
+        assert quarantined["reference"] is None and "no page code" in quarantined["detail"]
+        assert all(event["reference"] == outcome.reference for event in matched), matched
+        assert "2 to check" in matched[-1]["detail"], matched[-1]
+        assert not watcher.named("scan failed")
         assert watcher.stop() == 0
 
 

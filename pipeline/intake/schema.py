@@ -30,6 +30,9 @@ class Column:
     width: int
     help: str
     required: bool = False
+    # Added after workbooks were already in use: a workbook without this column still
+    # reads, as if the column were blank.
+    optional: bool = False
 
 
 @dataclass(frozen=True)
@@ -51,6 +54,9 @@ class Field:
     kind: Kind
     help: str
     required: bool = False
+    # Added after workbooks were already in use: a workbook without this row still reads,
+    # as if the value were blank.
+    optional: bool = False
 
 
 INSTRUCTIONS = "Instructions"
@@ -76,7 +82,14 @@ HOUSEHOLD_FIELDS: tuple[Field, ...] = (
           "Was a professional interpreter part of the conversation?"),
     Field("Closed on", "closed_on", Kind.DATE,
           "Only when support ends: the date the household's support closed. "
-          "Closed households leave overdue reports."),
+          "Closed households leave overdue reports.", optional=True),
+    Field("Interpreter name", "interpreter_name", Kind.TEXT,
+          "When an interpreter was used: their name. They sign the plan to say they "
+          "explained it.", optional=True),
+    Field("Interpreter language", "interpreter_language", Kind.TEXT,
+          "The language the plan was explained in.", optional=True),
+    Field("Interpreter agency", "interpreter_agency", Kind.TEXT,
+          "The interpreting agency, if any.", optional=True),
 )
 
 MEMBERS = TableSheet(
@@ -109,6 +122,16 @@ PLAN = TableSheet(
         Column("By when", "by_when", Kind.DATE, 13, "Target date for this step.", True),
         Column("Status", "status", Kind.STATUS, 16, "Blank means Not started."),
         Column("Done on", "done_on", Kind.DATE, 13, "The date the step was done."),
+        # Added 2026-11, after the columns above: placed last so that no existing column
+        # letter moves (people and scripts refer to them).
+        Column("Our lead", "our_lead", Kind.TEXT, 18,
+               "Who does our part: a staff member or the partner agency.", optional=True),
+        Column("Obstacles", "obstacles", Kind.LONG_TEXT, 28,
+               "What stands in the way of the goal (on the goal's first row).",
+               optional=True),
+        Column("How strengths help", "strengths_help", Kind.LONG_TEXT, 28,
+               "How the household's strengths can overcome the obstacles (on the goal's "
+               "first row).", optional=True),
     ),
     rows=200,
 )
@@ -129,12 +152,17 @@ WEEKLY_REVIEWS = TableSheet(
     "Weekly reviews",
     (
         Column("Week of", "week_of", Kind.DATE, 13, "The Monday (or date) of the review.", True),
-        Column("Did we do what we planned?", "did_we_do_it", Kind.LONG_TEXT, 30, ""),
-        Column("What has changed, new risks", "what_changed", Kind.LONG_TEXT, 32, ""),
-        Column("Support needs and blockers", "needs_and_blockers", Kind.LONG_TEXT, 30, ""),
-        Column("This week we will", "this_week", Kind.LONG_TEXT, 30, ""),
-        Column("Safety plan working?", "safety_plan_working", Kind.YES_NO, 12, ""),
-        Column("Recorded by", "recorded_by", Kind.TEXT, 20, ""),
+        Column("Did we do what we planned?", "did_we_do_it", Kind.LONG_TEXT, 30,
+               "Did we (and you) do what we planned last week? What happened?"),
+        Column("What has changed, new risks", "what_changed", Kind.LONG_TEXT, 32,
+               "Anything new in the household's life, and any new risk."),
+        Column("Support needs and blockers", "needs_and_blockers", Kind.LONG_TEXT, 30,
+               "Other support needed, and what is getting in the way."),
+        Column("This week we will", "this_week", Kind.LONG_TEXT, 30,
+               "What we agreed to do this week."),
+        Column("Safety plan working?", "safety_plan_working", Kind.YES_NO, 12,
+               "Is the safety plan still working? No means it needs looking at now."),
+        Column("Recorded by", "recorded_by", Kind.TEXT, 20, "Who wrote this review."),
     ),
     rows=120,
 )
@@ -147,7 +175,17 @@ SHEET_ORDER: tuple[str, ...] = (
 # Longest text accepted in one cell; longer text is almost always a paste by mistake.
 MAX_TEXT_LENGTH = 2000
 # Limits that keep one odd workbook from holding up a batch or the watcher: no household
-# plan has thousands of rows, and a real workbook unpacks to well under a megabyte.
+# plan has thousands of rows or more than a dozen columns, and a real workbook unpacks to
+# well under a megabyte in about twenty parts.
 MAX_SHEET_ROWS = 2000
+# Every member who signs gets a signature block (a quarter of a page); households are
+# seldom more than a dozen people.
+MAX_MEMBERS = 40
+MAX_SHEET_COLUMNS = 50
 MAX_UNPACKED_MB = 50
+MAX_ZIP_PARTS = 1000
+# Dates outside these years are typing mistakes (a year of 1900 is a stray number in a
+# date cell); the blank workbook's date checks use the same range.
+EARLIEST_YEAR = 2000
+LATEST_YEAR = 2099
 DATE_FORMAT_EXCEL = "dd/mm/yyyy"

@@ -19,9 +19,11 @@ from ..files import write_new
 from ..model import AREAS, STATUSES, WHOLE_HOUSEHOLD, YES_NO
 from .schema import (
     DATE_FORMAT_EXCEL,
+    EARLIEST_YEAR,
     HOUSEHOLD_FIELDS,
     HOUSEHOLD_SHEET,
     INSTRUCTIONS,
+    LATEST_YEAR,
     LISTS,
     MEMBERS,
     TABLE_SHEETS,
@@ -39,6 +41,18 @@ BOX = Border(left=THIN, right=THIN, top=THIN, bottom=THIN)
 WRAP = Alignment(wrap_text=True, vertical="top")
 
 Rows = Sequence[Mapping[str, Any]]
+
+# Neither Excel nor LibreOffice Calc grows a row for wrapped text in a file they did not
+# lay out themselves: each row with wrapped text is given the height its lines need (at
+# 11 pt, about this many characters fit a line of each column's width).
+HELP_CHARS_PER_LINE = 66
+INSTRUCTION_CHARS_PER_LINE = 92
+LINE_HEIGHT_PT = 15
+
+
+def _wrapped_height(text: str, chars_per_line: int) -> float:
+    lines = sum(max(1, -(-len(part) // chars_per_line)) for part in text.split("\n"))
+    return lines * LINE_HEIGHT_PT + 3
 
 
 def write_workbook(
@@ -92,38 +106,50 @@ def _print_setup(sheet: Worksheet) -> None:
 
 # --- Lists: the dropdown values, on a hidden sheet -------------------------------------
 
-_LIST_COLUMNS = {Kind.AREA: "A", Kind.STATUS: "B", Kind.YES_NO: "C", Kind.WHO: "D"}
+_LIST_COLUMNS = {Kind.AREA: "A", Kind.STATUS: "B", Kind.YES_NO: "C"}
 
 
 def _write_lists(workbook: Workbook) -> dict[Kind, str]:
     sheet = workbook.create_sheet(LISTS)
     sheet.sheet_state = "hidden"
     sheet["A1"], sheet["B1"], sheet["C1"], sheet["D1"] = "Areas", "Statuses", "Yes/No", "Who"
+    sheet["E1"] = "Rows of named members"
     for values, letter in ((AREAS, "A"), (STATUSES, "B"), (YES_NO, "C")):
         for offset, value in enumerate(values, start=2):
             sheet[f"{letter}{offset}"] = value
-    # Who: the household as a whole, then whatever names are typed on Members.
+    # Who: the household as a whole, then the names typed on Members, with no gaps (a
+    # blank row on Members must not show as a run of blank choices). Column E holds the
+    # row number of each named member; column D takes the n-th smallest of them. Plain
+    # (non-array) formulas, so Excel and LibreOffice Calc both work them out.
     sheet["D2"] = WHOLE_HOUSEHOLD
     members_name = quote_sheetname(MEMBERS.name)
+    first, last = 2, MEMBERS.rows + 1
     for index in range(MEMBERS.rows):
-        source = f"{members_name}!A{index + 2}"
-        sheet[f"D{index + 3}"] = f'=IF({source}="","",{source})'
-    lengths = {Kind.AREA: len(AREAS), Kind.STATUS: len(STATUSES), Kind.YES_NO: len(YES_NO),
-               Kind.WHO: MEMBERS.rows + 1}
+        source = f"{members_name}!$A${index + 2}"
+        sheet[f"E{index + 3}"] = f'=IF(TRIM({source})="","",ROW({source}))'
+        sheet[f"D{index + 3}"] = (f'=IFERROR(INDEX({members_name}!$A${first}:$A${last},'
+                                  f"SMALL($E$3:$E${MEMBERS.rows + 2},{index + 1})-{first - 1}),"
+                                  '"")')
+    lengths = {Kind.AREA: len(AREAS), Kind.STATUS: len(STATUSES), Kind.YES_NO: len(YES_NO)}
     lists = quote_sheetname(LISTS)
-    return {kind: f"{lists}!${letter}$2:${letter}${lengths[kind] + 1}"
-            for kind, letter in _LIST_COLUMNS.items()}
+    ranges = {kind: f"{lists}!${letter}$2:${letter}${lengths[kind] + 1}"
+              for kind, letter in _LIST_COLUMNS.items()}
+    # The Who list is as long as the names there are, plus "Whole household".
+    ranges[Kind.WHO] = (f"OFFSET({lists}!$D$2,0,0,1+COUNT({lists}!$E$3:$E${MEMBERS.rows + 2}),"
+                        "1)")
+    return ranges
 
 
 def _validation_for(kind: Kind, lists: dict[Kind, str], label: str) -> DataValidation | None:
     if kind in lists:
         strict = kind is not Kind.WHO  # "Who" may name someone not (yet) on Members
-        validation = DataValidation(type="list", formula1=f"={lists[kind]}", allow_blank=True,
+        validation = DataValidation(type="list", formula1=f"{lists[kind]}", allow_blank=True,
                                     errorStyle="stop" if strict else "warning")
         validation.error = f"Pick {label} from the list."
     elif kind is Kind.DATE:
-        validation = DataValidation(type="date", operator="between", formula1="DATE(2000,1,1)",
-                                    formula2="DATE(2099,12,31)", allow_blank=True)
+        validation = DataValidation(type="date", operator="between",
+                                    formula1=f"DATE({EARLIEST_YEAR},1,1)",
+                                    formula2=f"DATE({LATEST_YEAR},12,31)", allow_blank=True)
         validation.error = "Type a date as dd/mm/yyyy."
     else:
         return None
@@ -156,19 +182,23 @@ def _write_household(sheet: Worksheet, values: Mapping[str, Any], lists: dict[Ki
     for cell in sheet[1]:
         cell.fill, cell.font = HEADER_FILL, HEADER_FONT
     for row, field in enumerate(HOUSEHOLD_FIELDS, start=2):
-        sheet.cell(row, 1, field.label + (" *" if field.required else "")).font = LABEL_FONT
+        label = sheet.cell(row, 1, field.label + (" *" if field.required else ""))
+        label.font, label.alignment = LABEL_FONT, WRAP
         value_cell = sheet.cell(row, 2, _cell_value(field.kind, values.get(field.key)))
         _style_input(value_cell, field.kind)
         value_cell.fill = INPUT_FILL
         sheet.cell(row, 3, field.help).font = HELP_FONT
         sheet.cell(row, 3).alignment = WRAP
+        # italic help text: about 1.15 characters fit per unit of column width
+        sheet.row_dimensions[row].height = _wrapped_height(field.help,
+                                                           int(HELP_CHARS_PER_LINE * 1.15))
         validation = _validation_for(field.kind, lists, field.label.lower())
         if validation is not None:
             sheet.add_data_validation(validation)
             validation.add(value_cell)
     sheet.column_dimensions["A"].width = 24
     sheet.column_dimensions["B"].width = 36
-    sheet.column_dimensions["C"].width = 70
+    sheet.column_dimensions["C"].width = HELP_CHARS_PER_LINE + 4
     sheet.freeze_panes = "A2"
 
 
@@ -211,7 +241,10 @@ def _write_instructions(sheet: Worksheet) -> None:
          None),
         ("", None),
         ("1. Household: the reference, household name, your name, the plan date. Fields "
-         "marked * are needed. Leave Review date blank for the usual interval.", None),
+         "marked * are needed. Leave Review date blank for the usual interval. Save the "
+         "workbook under its reference (HH-0042.xlsx for HH-0042). If an interpreter "
+         "explained the plan, write their name, language and agency: they sign it too.",
+         None),
         ("2. Members: everyone in the household. Adults sign the plan; children do not "
          "(change 'Signs plan' if needed).", None),
         ("3. Plan: one row per step. Pick the Area, write the Goal in the household's words "
@@ -220,6 +253,9 @@ def _write_instructions(sheet: Worksheet) -> None:
          "blank on the next row.", None),
         ("   Aim for one or two goals per area; leave areas out that do not matter now. Lean "
          "on 'You will' where the household can do it themselves.", None),
+        ("   Optional columns: Obstacles and How strengths help (on the goal's first row) "
+         "record what stands in the way and how the household's strengths can overcome it; "
+         "Our lead names who does our part (a colleague or a partner agency).", None),
         ("4. Safety plan: each worry or risk, what we will do and what you will do.", None),
         ("5. Weekly reviews: one row per weekly review.", None),
         ("6. Progress: update Status and Done on as steps are done. This does not change "
@@ -228,14 +264,23 @@ def _write_instructions(sheet: Worksheet) -> None:
         ("", None),
         ("Dates: type them as dd/mm/yyyy (for example 14/03/2027). Lists: click a cell and "
          "use the arrow to pick a value. Hover over a column header for a hint.", None),
+        ("When the plan is ready: print the PDF (not the Word file, which has no page "
+         "codes), read it through with the household, sign it together, and scan the signed "
+         "pages into the intake/scans folder. The signatures and ticks are read back.",
+         None),
         ("If something is wrong, a file named errors-<reference>.txt appears next to where "
-         "the plan would be, saying which cell to fix and how. Fix it and save again.", None),
+         "the plan would be, saying which cell to fix and how. Fix it and save again. Things "
+         "worth checking that do not stop the plan are listed in warnings-<reference>.txt.",
+         None),
     ]
     for row, (text, font) in enumerate(lines, start=1):
         cell = sheet.cell(row, 1, text)
         cell.alignment = Alignment(wrap_text=True, vertical="top")
         if font is not None:
             cell.font = font
-    sheet.column_dimensions["A"].width = 100
+        if text and font is None:
+            sheet.row_dimensions[row].height = _wrapped_height(text, INSTRUCTION_CHARS_PER_LINE)
+    sheet.row_dimensions[1].height = 24
+    sheet.column_dimensions["A"].width = INSTRUCTION_CHARS_PER_LINE + 8
     sheet.sheet_view.showGridLines = False
 

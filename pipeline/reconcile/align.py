@@ -14,9 +14,8 @@ import cv2
 import numpy as np
 import zxingcpp
 
-from .codes import CodeError, PageId, decode
-from .layout import marker_corners
-from .stamp import ARUCO_DICT
+from ..pagecodes import CodeError, PageId, decode
+from ..printed import ARUCO_DICTIONARY, marker_corners
 
 DETECT_LONG_SIDE = 2400  # markers are found on a copy at most this large (speed)
 MAX_FIT_MM = 1.0
@@ -72,8 +71,8 @@ def _aruco() -> cv2.aruco.ArucoDetector:
     if _detector is None:
         params = cv2.aruco.DetectorParameters()
         params.cornerRefinementMethod = cv2.aruco.CORNER_REFINE_SUBPIX
-        _detector = cv2.aruco.ArucoDetector(cv2.aruco.getPredefinedDictionary(ARUCO_DICT),
-                                            params)
+        dictionary = cv2.aruco.getPredefinedDictionary(getattr(cv2.aruco, ARUCO_DICTIONARY))
+        _detector = cv2.aruco.ArucoDetector(dictionary, params)
     return _detector
 
 
@@ -83,14 +82,15 @@ def find_markers(gray: np.ndarray) -> dict[int, np.ndarray]:
     small = gray if scale == 1.0 else cv2.resize(gray, None, fx=scale, fy=scale,
                                                  interpolation=cv2.INTER_AREA)
     found: dict[int, np.ndarray] = {}
-    # second try on a median-filtered copy: speckle from noisy bitonal scans breaks the
-    # markers' borders
-    for image in (small, None):
-        if image is None:
-            if len(found) >= 3:
-                break
-            image = cv2.medianBlur(small, 3)
-        corners, ids, _rejected = _aruco().detectMarkers(image)
+    # Further tries when a corner is missing: a median-filtered copy (speckle from noisy
+    # black-and-white scans breaks the markers' borders), then one with the black thinned
+    # a little (a photocopy of a photocopy thickens the markers until their cells merge).
+    tries = (lambda: small, lambda: cv2.medianBlur(small, 3),
+             lambda: cv2.dilate(small, np.ones((3, 3), np.uint8)))
+    for attempt in tries:
+        if len(found) == 4:
+            break
+        corners, ids, _rejected = _aruco().detectMarkers(attempt())
         if ids is None:
             continue
         for quad, marker_id in zip(corners, ids.ravel(), strict=True):
@@ -135,12 +135,29 @@ def warp(gray: np.ndarray, alignment: Alignment, size: tuple[int, int],
     averaged in rather than skipped by point sampling."""
     px = dpi / 25.4
     homography = alignment.homography
-    scan_px_per_mm = 1.0 / max(abs(np.linalg.det(homography[:2, :2] / homography[2, 2])),
-                               1e-12) ** 0.5
-    factor = 1.2 * px / scan_px_per_mm
+    factor = 1.2 * dpi / scan_dpi(alignment)
     if factor < 0.8:
         gray = cv2.resize(gray, None, fx=factor, fy=factor, interpolation=cv2.INTER_AREA)
         homography = homography @ np.diag([1 / factor, 1 / factor, 1.0])
     to_px = np.diag([px, px, 1.0])
     return cv2.warpPerspective(gray, to_px @ homography, size, flags=cv2.INTER_LINEAR,
                                borderValue=255)
+
+
+def scan_dpi(alignment: Alignment) -> float:
+    """The scan's own resolution on the page, from how the markers map onto it."""
+    h = alignment.homography
+    mm_per_px = max(abs(np.linalg.det(h[:2, :2] / h[2, 2])), 1e-12) ** 0.5
+    return 25.4 / mm_per_px
+
+
+def warp_region(gray: np.ndarray, alignment: Alignment, region: tuple[float, float, float,
+                float], dpi: float) -> np.ndarray:
+    """One region of the original page (x0, y0, x1, y1 in mm) cut from the scan and
+    resampled at `dpi` (white outside the scan)."""
+    px = dpi / 25.4
+    x0, y0, x1, y1 = region
+    to_region = np.array([[px, 0, -x0 * px], [0, px, -y0 * px], [0, 0, 1]])
+    size = (max(1, round((x1 - x0) * px)), max(1, round((y1 - y0) * px)))
+    return cv2.warpPerspective(gray, to_region @ alignment.homography, size,
+                               flags=cv2.INTER_LINEAR, borderValue=255)

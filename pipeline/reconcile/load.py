@@ -5,24 +5,58 @@ PDFs from office scanners usually hold one image per page: that image is taken a
 image's resolution (or 200 dpi). CCITT and JBIG2 images are rendered too, not extracted:
 their polarity and decoders are traps. Rotation and placement do not matter here because
 alignment finds the page's own marks.
+
+Whatever is in the file, `load_pages` never raises: a damaged, locked, cut-short or hostile
+file becomes a page with the reason, so one file can never stop a batch. Sizes are checked
+from headers before anything is decoded, so an image that declares 50,000 x 50,000 pixels
+is refused without the memory it would take. Logs name only the kind of error: messages
+from the libraries may hold the file's path, and its name may be a person's.
 """
 
 from __future__ import annotations
 
 import io
+import logging
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pypdfium2 as pdfium
-from PIL import Image, ImageSequence
+import pypdfium2.raw as pdfium_c
+from PIL import Image
 from pypdf import PdfReader
-from pypdf.errors import PdfReadError
+
+from .pdffile import (
+    INCOMPLETE,
+    LOCKED,
+    active_content_note,
+    is_complete,
+    open_document,
+    open_reader,
+)
+
+log = logging.getLogger(__name__)
 
 SCAN_SUFFIXES = (".pdf", ".jpg", ".jpeg", ".png", ".tif", ".tiff")
 RENDER_DPI = 200
 _EXTRACTABLE = ("/DCTDecode", "/FlateDecode", "/JPXDecode")
+_IMAGE_MAGIC = (b"\x89PNG", b"\xff\xd8\xff", b"II*\x00", b"MM\x00*")  # PNG, JPEG, TIFF
+
+EMPTY = "the file is empty (0 bytes): the scan or copy did not finish; scan the page again"
+NOT_SUPPORTED = "not a file we can read as a scan: use PDF, JPEG, PNG or TIFF"
+IMAGE_DAMAGED = ("the image is damaged or incomplete (cut short), so it cannot be read; copy "
+                 "the file again, or scan the page again")
+FRAME_DAMAGED = ("this page of the file is damaged and cannot be read; scan it again (the "
+                 "file's other pages are read)")
+DIGITAL = ("this page is a digital document, not a scan (it has no scanned image); print it, "
+           "sign it and scan the paper")
+NOT_READ = "this page could not be read (the file may be damaged); scan it again"
+DAMAGED_FILE = "the file is damaged and cannot be read; copy or scan it again"
+
+# Pillow's own guard raises (or warns) from inside Image.open; every size is checked here
+# first, against the workspace's limit, with a message that says what to do.
+Image.MAX_IMAGE_PIXELS = None
 
 
 @dataclass
@@ -30,26 +64,38 @@ class LoadedPage:
     index: int  # 0-based position in the file
     image: np.ndarray | None  # greyscale uint8
     error: str = ""
+    bitonal: bool = False  # stored as 1-bit (black and white only)
+    note: str = ""  # about the file, on its first page (JavaScript or attachments ignored)
 
 
 def load_pages(path: Path, *, max_megapixels: float = 120.0) -> Iterator[LoadedPage]:
     """Every page of `path`. A file that cannot be read at all yields one page 0 with
     the reason; a page that cannot be read yields its index with the reason."""
+    following = 0  # the index a failure is reported at: after the last page yielded
+    try:
+        for page in _load(path, max_megapixels):
+            following = page.index + 1
+            yield page
+    except Exception as exc:  # a library failing in a way nobody foresaw: not the batch
+        log.debug("a scan file could not be loaded (%s)", type(exc).__name__)
+        yield LoadedPage(following, None, NOT_READ if following else DAMAGED_FILE)
+
+
+def _load(path: Path, max_megapixels: float) -> Iterator[LoadedPage]:
     try:
         size = path.stat().st_size
+        with open(path, "rb") as handle:
+            head = handle.read(1024)
     except OSError as exc:
         yield LoadedPage(0, None, f"cannot read the file ({exc.strerror})")
         return
     if size == 0:
-        yield LoadedPage(0, None, "the file is empty (0 bytes): the scan or copy did not "
-                                  "finish; scan the page again")
+        yield LoadedPage(0, None, EMPTY)
         return
-    with open(path, "rb") as handle:
-        head = handle.read(8)
-    if head.startswith(b"%PDF"):
+    if b"%PDF-" in head:  # readers allow a little junk before the header
         yield from _pdf_pages(path, max_megapixels)
     else:
-        yield from _image_pages(path, max_megapixels)
+        yield from _image_pages(path, head, max_megapixels)
 
 
 def _too_big(width: int, height: int, max_megapixels: float) -> str:
@@ -69,66 +115,113 @@ def _to_gray(image: Image.Image) -> np.ndarray:
     return np.asarray(image.convert("L"))
 
 
-def _image_pages(path: Path, max_megapixels: float) -> Iterator[LoadedPage]:
-    Image.MAX_IMAGE_PIXELS = None  # we check the size ourselves, with a kinder message
+def _image_pages(path: Path, head: bytes, max_megapixels: float) -> Iterator[LoadedPage]:
     try:
-        image = Image.open(path)
+        image = Image.open(path)  # reads the header only
     except Exception:
-        yield LoadedPage(0, None, "not a file we can read as a scan: use PDF, JPEG, PNG or "
-                                  "TIFF")
+        # a PNG, JPEG or TIFF Pillow cannot open was cut short or damaged, not a wrong kind
+        yield LoadedPage(0, None, IMAGE_DAMAGED if head.startswith(_IMAGE_MAGIC)
+                         else NOT_SUPPORTED)
         return
     with image:
-        for index, frame in enumerate(ImageSequence.Iterator(image)):
-            reason = _too_big(frame.width, frame.height, max_megapixels)
+        index = 0
+        while True:
+            try:
+                image.seek(index)  # each frame (a TIFF's pages) on its own
+            except EOFError:
+                return
+            except Exception:  # the list of frames itself is broken: no way to the rest
+                yield LoadedPage(index, None, IMAGE_DAMAGED if index == 0 else FRAME_DAMAGED)
+                return
+            reason = _too_big(image.width, image.height, max_megapixels)
             if reason:
                 yield LoadedPage(index, None, reason)
-                continue
-            try:
-                yield LoadedPage(index, _to_gray(frame))
-            except (OSError, ValueError) as exc:
-                yield LoadedPage(index, None, f"the image data is damaged ({exc}); scan the "
-                                              "page again")
+            else:
+                try:
+                    yield LoadedPage(index, _to_gray(image), bitonal=image.mode == "1")
+                except Exception:  # decoding this frame failed: the next may be fine
+                    yield LoadedPage(index, None, FRAME_DAMAGED if index else IMAGE_DAMAGED)
+            index += 1
 
 
 def _pdf_pages(path: Path, max_megapixels: float) -> Iterator[LoadedPage]:
-    try:
-        reader = PdfReader(path)
-        if reader.is_encrypted:
-            yield LoadedPage(0, None, "the PDF is password-protected: save or scan it "
-                                      "again without a password")
-            return
-        count = len(reader.pages)
-    except (PdfReadError, OSError, ValueError, KeyError, TypeError) as exc:
-        yield LoadedPage(0, None, f"not a readable PDF ({exc}); scan the pages again")
+    if not is_complete(path):
+        yield LoadedPage(0, None, INCOMPLETE)
+        return
+    reader, locked = open_reader(path)
+    if locked:
+        yield LoadedPage(0, None, LOCKED)
         return
     document: pdfium.PdfDocument | None = None
+    if reader is None:  # pypdf could not open it: PDFium alone, or the reason it cannot
+        opened = open_document(path)
+        if isinstance(opened, str):
+            yield LoadedPage(0, None, opened)
+            return
+        document = opened
+    note = active_content_note(reader, document)
     try:
+        count = len(reader.pages) if reader is not None else len(document)  # type: ignore[arg-type]
         for index in range(count):
-            page = reader.pages[index]
             try:
-                images = _page_images(page)
-            except Exception:  # a damaged resource: let PDFium try
-                images = None
-            if images == []:
-                yield LoadedPage(index, None, "this page is a digital document, not a scan "
-                                              "(it has no scanned image); print it, sign it "
-                                              "and scan the paper")
-                continue
-            gray = _extract(page, images) if images else None
-            if gray is None:
-                if document is None:
-                    document = pdfium.PdfDocument(str(path))
-                gray = _render(document, index, page, max_megapixels)
-                if isinstance(gray, str):
-                    yield LoadedPage(index, None, gray)
-                    continue
-            reason = _too_big(gray.shape[1], gray.shape[0], max_megapixels)
-            yield LoadedPage(index, None if reason else gray, reason)
-    except Exception as exc:
-        yield LoadedPage(0, None, f"not a readable PDF ({exc}); scan the pages again")
+                if reader is not None:
+                    page, document = _pypdf_page(path, reader, index, document,
+                                                 max_megapixels)
+                else:
+                    page = _rendered_page(document, index, max_megapixels)  # type: ignore[arg-type]
+            except Exception as exc:  # this page only: the file's other pages are read
+                log.debug("a scan page could not be loaded (%s)", type(exc).__name__)
+                page = LoadedPage(index, None, NOT_READ)
+            page.note = note if index == 0 else ""
+            yield page
     finally:
         if document is not None:
             document.close()
+
+
+def _pypdf_page(path: Path, reader: PdfReader, index: int,
+                document: pdfium.PdfDocument | None, max_megapixels: float
+                ) -> tuple[LoadedPage, pdfium.PdfDocument | None]:
+    """Page `index`, taken from its scanned image or else rendered by PDFium (opened on
+    first need and handed back, so a file is opened once)."""
+    try:
+        page = reader.pages[index]
+        images = _page_images(page)
+    except Exception:  # a damaged resource: let PDFium try
+        images = None
+    if images == []:
+        return LoadedPage(index, None, DIGITAL), document
+    bitonal = bool(images) and all(_one_bit(i) for i in images or ())
+    for image in images or ():  # before anything is decoded
+        reason = _too_big(*_declared_size(image), max_megapixels)
+        if reason:
+            return LoadedPage(index, None, reason), document
+    gray = _extract(page, images) if images else None
+    if gray is None:
+        if document is None:
+            opened = open_document(path)
+            if isinstance(opened, str):
+                return LoadedPage(index, None, opened), None
+            document = opened
+        return _rendered_page(document, index, max_megapixels, bitonal=bitonal), document
+    reason = _too_big(gray.shape[1], gray.shape[0], max_megapixels)
+    return LoadedPage(index, None if reason else gray, reason, bitonal=bitonal), document
+
+
+def _declared_size(image: object) -> tuple[int, int]:
+    """The image's size as the PDF declares it, or as its own JPEG header does when that
+    claims more (PDFium and Pillow would decode the header's size)."""
+    width, height = (int(image[key]) if key in image else 0  # type: ignore[index,operator]
+                     for key in ("/Width", "/Height"))  # [] resolves indirect numbers
+    if _filters(image)[-1] in ("/DCTDecode", "/JPXDecode"):
+        data = image.get_data()  # type: ignore[attr-defined]  # passed through, not decoded
+        try:
+            with Image.open(io.BytesIO(data)) as header:  # reads the header only
+                if header.width * header.height > width * height:
+                    return header.width, header.height
+        except Exception:  # a header Pillow cannot parse: PDFium may still draw the page
+            pass
+    return width, height
 
 
 def _page_images(page: object) -> list[object] | None:
@@ -154,16 +247,27 @@ def _images_in(holder: object, depth: int) -> tuple[list[object], bool]:
     return found, nested
 
 
+def _filters(image: object) -> list[str]:
+    filters = image.get("/Filter")  # type: ignore[attr-defined]
+    return [str(f) for f in filters] if isinstance(filters, list) else [str(filters)]
+
+
+def _one_bit(image: object) -> bool:
+    """A black-and-white image: 1 bit per pixel, or a fax or JBIG2 encoding (always 1-bit)."""
+    return (image.get("/BitsPerComponent") == 1  # type: ignore[attr-defined]
+            or bool(image.get("/ImageMask"))  # type: ignore[attr-defined]
+            or any(n in ("/CCITTFaxDecode", "/JBIG2Decode") for n in _filters(image)))
+
+
 def _extract(page: object, images: list[object]) -> np.ndarray | None:
     """The page's single scanned image, when that is safe to take as it is."""
     if len(images) != 1:
         return None
     obj = images[0]
-    filters = obj.get("/Filter")
-    names = [str(f) for f in filters] if isinstance(filters, list) else [str(filters)]
+    names = _filters(obj)
     if not all(n in _EXTRACTABLE for n in names if n != "None"):
         return None  # CCITT, JBIG2 and friends: render
-    if obj.get("/SMask") is not None or obj.get("/ImageMask"):
+    if obj.get("/SMask") is not None or obj.get("/ImageMask"):  # type: ignore[attr-defined]
         return None
     try:
         for image in page.images:  # type: ignore[attr-defined]
@@ -174,12 +278,25 @@ def _extract(page: object, images: list[object]) -> np.ndarray | None:
     return None
 
 
-def _render(document: pdfium.PdfDocument, index: int, page: object,
-            max_megapixels: float) -> np.ndarray | str:
-    width_pt, height_pt = document[index].get_size()
-    scale = RENDER_DPI / 72
-    if width_pt * height_pt * scale * scale > max_megapixels * 1e6:
-        return "the page is far larger than A4 paper; scan it again at A4"
-    bitmap = document[index].render(scale=scale, grayscale=True)
-    gray = bitmap.to_numpy()
-    return np.ascontiguousarray(gray[..., 0] if gray.ndim == 3 else gray)
+def _rendered_page(document: pdfium.PdfDocument, index: int, max_megapixels: float, *,
+                   bitonal: bool = False) -> LoadedPage:
+    try:
+        pdf_page = document[index]
+        sizes = [obj.get_px_size() for obj in pdf_page.get_objects(
+            filter=[pdfium_c.FPDF_PAGEOBJ_IMAGE])]
+        if not sizes:
+            return LoadedPage(index, None, DIGITAL)
+        for width, height in sizes:  # PDFium would decode each in full to draw it
+            if reason := _too_big(width, height, max_megapixels):
+                return LoadedPage(index, None, reason)
+        width_pt, height_pt = pdf_page.get_size()
+        scale = RENDER_DPI / 72
+        if width_pt * height_pt * scale * scale > max_megapixels * 1e6:
+            return LoadedPage(index, None, "the page is far larger than A4 paper; scan it "
+                                           "again at A4")
+        gray = pdf_page.render(scale=scale, grayscale=True).to_numpy()
+    except Exception as exc:
+        log.debug("PDFium could not render a scan page (%s)", type(exc).__name__)
+        return LoadedPage(index, None, NOT_READ)
+    return LoadedPage(index, np.ascontiguousarray(gray[..., 0] if gray.ndim == 3 else gray),
+                      bitonal=bitonal)

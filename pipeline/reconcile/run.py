@@ -1,9 +1,13 @@
 """`supportplan reconcile`: read scan files, record what they show, archive, summarise.
 
-For each file: hash it; a file seen before changes nothing (its stored results are
-reported again). Otherwise archive it unchanged under its hash, read every page, record
-signatures, ticks and events in one transaction, and write a plain-text summary next to
-the plan outputs (plus crops of boxes left for review).
+For each file: hash it; a file read before changes nothing (its stored results are
+reported again) unless some of its pages could not be read then: those files are read
+again, since the cause may have been fixed. Otherwise archive it unchanged under its hash,
+read every page, crop every box, record it all in the registry (one transaction, a
+savepoint per page) and write a plain-text summary next to the plan outputs.
+
+Nothing about one page, box or file stops the others: every failure becomes a quarantined
+page with the reason.
 """
 
 from __future__ import annotations
@@ -13,43 +17,35 @@ import logging
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
-import cv2
-
+from ..compare import quote
 from ..config import Config
-from ..files import replace_text, sha256_file, write_new, write_new_bytes
-from ..registry import (
-    Registry,
-    insert_ignoring_duplicates,
-    now,
-    open_registry,
-    scans,
-    signatures,
-    step_ticks,
-)
-from .codes import load_secret
-from .detect import Thresholds
+from ..files import replace_text, sha256_file, write_new_bytes
+from ..outputs import UnsafeFolder, plan_folder
+from ..pagecodes import SecretError, load_secret
+from ..registry import Registry, now, registry_for
+from ..signoff import BoxKind, BoxState, PageResult, PageStatus
+from .boxes import Thresholds
+from .crops import write_crops
 from .load import SCAN_SUFFIXES, load_pages
-from .read import MATCHED, QUARANTINED, PageResult, read_page
-from .store import find_page, scan_results, signed_before, ticked_before
-
-# Per box kind: its table, key column, the state that counts, the event written the first
-# time that state is seen for the version, and how to tell it was seen before.
-_BOX_RECORDS = {
-    "signature": (signatures, "signer_key", "signed", "signature_found", signed_before),
-    "tick": (step_ticks, "step_id", "ticked", "step_ticked", ticked_before),
-}
+from .read import PageReader, PageReading, ReadSettings
 
 log = logging.getLogger(__name__)
+
+CROPS_FOLDER = "boxes"
 
 
 @dataclass
 class ScanOutcome:
     file: Path
     sha256: str
-    pages: list[dict[str, Any]]
+    pages: list[PageResult]
     already_seen: bool = False
+    read_again: bool = False  # read before with pages quarantined; read once more
+
+    @property
+    def quarantined(self) -> int:
+        return sum(not page.matched for page in self.pages)
 
 
 def collect_scans(paths: Iterable[Path]) -> list[Path]:
@@ -64,54 +60,85 @@ def collect_scans(paths: Iterable[Path]) -> list[Path]:
     return found
 
 
-def thresholds_from(config: Config) -> Thresholds:
+def read_settings(config: Config) -> ReadSettings:
     get = config.values["reconcile"]
-    return Thresholds(float(get["signature_blank_below"]), float(get["signature_marked_above"]),
-                      float(get["tick_blank_below"]), float(get["tick_marked_above"]))
+    return ReadSettings(
+        work_dpi=int(get["work_dpi"]),
+        thresholds=Thresholds(float(get["signature_blank_below"]),
+                              float(get["signature_marked_above"]),
+                              float(get["tick_blank_below"]), float(get["tick_marked_above"])))
+
+
+def _quarantined(path: Path, index: int, reason: str) -> PageResult:
+    return PageResult(str(path), index, PageStatus.QUARANTINED, reason)
 
 
 class Reconciler:
     def __init__(self, config: Config, registry: Registry | None = None) -> None:
         self.config = config
-        self.registry = registry or open_registry(config.registry_url)
-        self.secret = load_secret(config.root)
-        self.thresholds = thresholds_from(config)
-        self.dpi = int(config.get("reconcile", "work_dpi"))
+        self.registry = registry or registry_for(config)
+        # A missing secret is only made afresh while no plan has been printed with one.
+        try:
+            secret = load_secret(config.root, may_create=not self.registry.has_printed_pages())
+        except SecretError as exc:  # say what it means for scans before what to do
+            raise SecretError("No scan was read: the page codes on scans cannot be checked "
+                              f"without this workspace's secret. {exc}") from None
+        self.reader = PageReader(secret, self.registry.find_page,
+                                 read_settings(config), self.registry.version_for_token)
         self.max_megapixels = float(config.get("reconcile", "max_megapixels"))
         self.archive = (config.root / str(config.get("reconcile", "archive"))).resolve()
-
-    def lookup(self, token: str, page: int):  # noqa: ANN201 - KnownPage | None
-        return find_page(self.registry.engine, token, page)
 
     def reconcile_file(self, path: Path) -> ScanOutcome:
         try:
             digest = sha256_file(path)
         except OSError as exc:
-            return ScanOutcome(path, "", [PageResult(str(path), 0, QUARANTINED,
-                                                     f"cannot read the file ({exc})").to_json()])
-        previous = scan_results(self.registry.engine, digest)
-        if previous is not None:  # the same scan again: nothing changes
-            return ScanOutcome(path, digest, [dict(p, file=str(path)) for p in previous],
-                               already_seen=True)
+            return ScanOutcome(path, "", [_quarantined(path, 0, f"cannot read the file "
+                                                                f"({exc.strerror})")])
+        previous = self.registry.scan_pages(digest)
+        if previous is not None:
+            pages = [PageResult.from_json(dict(page, file=str(path))) for page in previous]
+            if all(page.matched for page in pages):  # the same scan again: nothing changes
+                return ScanOutcome(path, digest, pages, already_seen=True)
         archived = self._archive(path, digest)
-        results: list[PageResult] = []
+        readings = list(self._read(path))
+        for reading in readings:
+            self._attach_crops(reading, digest)
+        results = [reading.result for reading in readings]
+        self.registry.record_scan(digest, path.name, self.registry.stored_path(archived),
+                                  results)
+        self._write_summaries(digest, results)
+        return ScanOutcome(path, digest, results, read_again=previous is not None)
+
+    def _read(self, path: Path) -> Iterable[PageReading]:
         for loaded in load_pages(path, max_megapixels=self.max_megapixels):
             if loaded.image is None:
-                results.append(PageResult(str(path), loaded.index, QUARANTINED, loaded.error))
-                continue
-            try:
-                results.append(read_page(
-                    loaded.image, file=str(path), page_index=loaded.index, secret=self.secret,
-                    lookup=self.lookup, dpi=self.dpi, thresholds=self.thresholds,
-                    keep_aligned=True))
-            except Exception as exc:  # one bad page must never stop the batch
-                log.exception("page %d of a scan failed", loaded.index)
-                results.append(PageResult(str(path), loaded.index, QUARANTINED,
-                                          f"the page could not be read ({exc})"))
-        pages = [r.to_json() for r in results]
-        self._record(path, digest, archived, results, pages)
-        self._write_summaries(path, digest, results)
-        return ScanOutcome(path, digest, pages)
+                reading = PageReading(_quarantined(path, loaded.index, loaded.error))
+            else:
+                try:
+                    reading = self.reader.read(loaded.image, file=str(path),
+                                               page_index=loaded.index,
+                                               bitonal=loaded.bitonal or None)
+                except Exception as exc:  # one bad page must never stop the file or the batch
+                    log.exception("page %d of a scan could not be read", loaded.index)
+                    reading = PageReading(_quarantined(path, loaded.index,
+                                                       f"the page could not be read ({exc})"))
+            if loaded.note:  # JavaScript or attachments in the file, ignored
+                reading.result.notes.append(loaded.note)
+            yield reading
+
+    def _attach_crops(self, reading: PageReading, digest: str) -> None:
+        result = reading.result
+        if not result.matched or result.household is None:
+            return
+        try:
+            crops = write_crops(reading, plan_folder(self.config, result.household)
+                                / CROPS_FOLDER, digest[:12])
+        except (OSError, UnsafeFolder) as exc:  # they help people; a reading is kept without
+            log.warning("box crops for a page could not be written (%s)",
+                        getattr(exc, "strerror", None) or exc)
+            return
+        for index, crop in crops.items():
+            result.boxes[index].crop = self.registry.stored_path(crop)
 
     def _archive(self, path: Path, digest: str) -> Path:
         target = self.archive / f"{digest}{path.suffix.lower() or '.bin'}"
@@ -121,94 +148,57 @@ class Reconciler:
                 write_new_bytes(target, path.read_bytes())
         return target
 
-    def _record(self, path: Path, digest: str, archived: Path, results: Sequence[PageResult],
-                pages: list[dict[str, Any]]) -> None:
-        arrived = now()
-        with self.registry.engine.begin() as conn:
-            conn.execute(scans.insert().values(
-                sha256=digest, original_name=path.name, archived_path=str(archived),
-                received_at=arrived, pages=pages))
-            for result in results:
-                household, version = result.household, result.version
-                if result.status != MATCHED:
-                    self.registry.record_event(conn, "scan_page_quarantined", household,
-                                               version, scan=digest, page_index=result.page_index,
-                                               reason=result.reason)
-                    continue
-                assert result.version_id is not None
-                for box in result.boxes:
-                    table, key_column, positive, event, seen_before = _BOX_RECORDS[box.kind]
-                    first = box.state == positive and not seen_before(
-                        conn, result.version_id, box.key)
-                    insert_ignoring_duplicates(conn, table, {
-                        "version_id": result.version_id, key_column: box.key,
-                        "scan_sha256": digest, "page": result.page, "state": box.state,
-                        "score": box.score, "recorded_at": arrived})
-                    if first:
-                        detail = ({"signer": box.key, "role": box.role}
-                                  if box.kind == "signature" else {"step_id": box.key})
-                        self.registry.record_event(conn, event, household, version,
-                                                   scan=digest, score=box.score,
-                                                   scan_arrived=arrived, **detail)
-                    if box.state == "review":
-                        self.registry.record_event(conn, "box_needs_review", household,
-                                                   version, kind=box.kind, key=box.key,
-                                                   scan=digest, score=box.score)
-                if result.marks:
-                    self.registry.record_event(conn, "paper_changes", household, version,
-                                               scan=digest, page=result.page,
-                                               marks=[[m.kind, list(m.bbox)]
-                                                      for m in result.marks])
-                self.registry.record_event(conn, "scan_matched", household, version,
-                                           scan=digest, page=result.page,
-                                           page_index=result.page_index)
-
-    def _write_summaries(self, path: Path, digest: str, results: Sequence[PageResult]) -> None:
+    def _write_summaries(self, digest: str, results: Sequence[PageResult]) -> None:
         short = digest[:12]
         by_household: dict[str, list[PageResult]] = {}
         for result in results:
             by_household.setdefault(result.household or "quarantine", []).append(result)
         for household, pages in by_household.items():
-            folder = self.config.output_dir / household
+            try:
+                folder = plan_folder(self.config, household)
+            except UnsafeFolder as exc:
+                log.warning("%s", exc)
+                folder = self.config.output_dir
             folder.mkdir(parents=True, exist_ok=True)
-            lines = [f"Scan {short} (archived as {digest}), read {now():%Y-%m-%d %H:%M} UTC",
+            name = Path(pages[0].file).name  # so a person can find the paper it came from
+            lines = [f"Scan {short} ({name}, archived as {digest}), read "
+                     f"{now():%Y-%m-%d %H:%M} UTC",
                      f"{len(pages)} page(s) here.", ""]
             for result in pages:
-                lines += _describe(result)
-                self._write_crops(folder, short, result)
+                labels = (self.registry.box_labels(result.version_id)
+                          if result.version_id is not None else {})
+                lines += describe(result, labels)
             replace_text(folder / f"reconcile-{household}-{short}.txt", "\n".join(lines) + "\n")
 
-    def _write_crops(self, folder: Path, short: str, result: PageResult) -> None:
-        if result.aligned is None:
-            return
-        px = self.dpi / 25.4
-        for box in result.boxes:
-            if box.state != "review":
-                continue
-            x0, y0, x1, y1 = box.bbox
-            pad = 3.0
-            crop = result.aligned[max(0, int((y0 - pad) * px)): int((y1 + pad) * px),
-                                  max(0, int((x0 - pad) * px)): int((x1 + pad) * px)]
-            ok, data = cv2.imencode(".png", crop)
-            target = folder / "review" / f"{short}-p{result.page}-{box.kind}-{box.key}.png"
-            target.parent.mkdir(exist_ok=True)
-            if ok and not target.exists():
-                write_new(target, lambda temp, data=data: temp.write_bytes(data.tobytes()))
 
-
-def _describe(result: PageResult) -> list[str]:
-    if result.status != MATCHED:
+def describe(result: PageResult, labels: dict[tuple[str, str], str] | None = None
+             ) -> list[str]:
+    """The summary file's lines for one page, naming people and steps in words (`labels`:
+    (kind, key) -> the signer's name and role, or the step's text; ids follow in
+    brackets)."""
+    labels = labels or {}
+    if not result.matched:
         where = (f"{result.household} v{result.version} page {result.page}"
                  if result.household else "unidentified")
         return [f"Page {result.page_index + 1} of the file ({where}): NOT READ - "
                 f"{result.reason}", ""]
-    lines = [f"Page {result.page_index + 1} of the file = plan version {result.version}, "
+    document = "a formal review of plan version" if result.review_id else "plan version"
+    lines = [f"Page {result.page_index + 1} of the file = {document} {result.version}, "
              f"page {result.page} (alignment within {result.fit_mm} mm)"]
+    if result.superseded_by is not None:
+        lines.append(f"  NOTE: {result.superseded_note()}.")
+    lines += [f"  NOTE: {note}." for note in result.notes]
     for box in result.boxes:
-        label = (f"signature of {box.role} ({box.key})" if box.kind == "signature"
-                 else f"'Done' box of step {box.key}")
-        note = "  <- please check the crop in review/" if box.state == "review" else ""
-        lines.append(f"  {label}: {box.state} (score {box.score:.2f}){note}")
+        words = labels.get((str(box.kind), box.key))
+        if box.kind is BoxKind.SIGNATURE:
+            label = f"signature of {words or box.role} ({box.key})"
+        else:
+            label = f"'Done' box of {quote(words) if words else 'step'} ({box.key})"
+        state = f"{box.state} (score {box.score:.2f})"
+        if box.state is BoxState.REVIEW:
+            state += (f" - {box.reason}; decide with `supportplan boxes decide "
+                      f"{box.reading_id} ...`" if box.reading_id else f" - {box.reason}")
+        lines.append(f"  {label}: {state}")
     for mark in result.marks:
         x0, y0, x1, y1 = mark.bbox
         lines.append(f"  handwriting ({mark.kind}) at {x0:.0f}-{x1:.0f} mm across, "
@@ -219,11 +209,19 @@ def _describe(result: PageResult) -> list[str]:
 def reconcile_paths(config: Config, paths: Sequence[Path], *,
                     progress: Callable[[ScanOutcome], None] | None = None,
                     registry: Registry | None = None) -> list[ScanOutcome]:
-    """Reconcile every scan in `paths` (files or folders); the watcher calls this too."""
+    """Reconcile every scan in `paths` (files or folders); the watcher calls this too.
+    A file that fails as a whole (the registry unavailable, say) is reported as one
+    quarantined page with the reason, and the next file is read."""
     reconciler = Reconciler(config, registry)
     outcomes = []
     for path in collect_scans(paths):
-        outcome = reconciler.reconcile_file(path)
+        try:
+            outcome = reconciler.reconcile_file(path)
+        except Exception as exc:
+            log.exception("a scan file could not be reconciled")
+            outcome = ScanOutcome(path, "", [_quarantined(
+                path, 0, f"the file could not be read or recorded ({exc}); it stays in "
+                         "place and is tried again on the next run")])
         outcomes.append(outcome)
         if progress:
             progress(outcome)

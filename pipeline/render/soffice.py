@@ -2,18 +2,27 @@
 
 One process converts a batch of files (start-up costs about a second). Each process gets a
 private profile, so parallel conversions and a user's own LibreOffice never collide, and
-runs in its own process group, so a hung conversion is killed with all its children.
+runs in its own process group, so a hung conversion is killed with all its children. A
+conversion that fails is tried once more on its own before it is reported.
+
+Profiles go under a folder the caller names (the build's is `output/.converters/`), in a
+folder named after the process that started them. A build killed outright (SIGKILL, power
+cut) cannot stop its LibreOffice: the next build finds the folder of a process that is
+gone, stops whatever still runs from it and removes it (`reap_abandoned`).
 """
 
 from __future__ import annotations
 
 import contextlib
+import json
+import logging
 import os
 import shutil
 import signal
 import subprocess
 import tempfile
-from collections.abc import Sequence
+import threading
+from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,6 +30,9 @@ from pathlib import Path
 INSTALL_HINT = ("Install it with `sudo apt-get install libreoffice-writer-nogui` (Debian/"
                 "Ubuntu) or run scripts/setup.sh, or set [pdf] soffice in config.toml to its "
                 "path. Use --no-pdf to make Word files only.")
+
+
+log = logging.getLogger(__name__)
 
 
 class ConversionError(Exception):
@@ -48,8 +60,8 @@ def find_soffice(configured: str = "") -> Path:
 
 
 def soffice_version(soffice: Path, timeout: float = 60) -> str:
-    with tempfile.TemporaryDirectory(prefix="supportplan-lo-") as profile:
-        result = _run([str(soffice), _profile_arg(Path(profile)), "--version"], timeout)
+    with private_profile(None) as profile:
+        result = _run([str(soffice), _profile_arg(profile), "--version"], timeout)
     return result.stdout.strip()
 
 
@@ -57,19 +69,84 @@ def _profile_arg(profile: Path) -> str:
     return f"-env:UserInstallation={profile.resolve().as_uri()}"
 
 
+@contextlib.contextmanager
+def private_profile(profiles: Path | None) -> Iterator[Path]:
+    """A fresh LibreOffice profile folder, removed afterwards; under `profiles` (named after
+    this process, so `reap_abandoned` can tell when its owner is gone) or the temp folder."""
+    if profiles is not None:
+        profiles.mkdir(parents=True, exist_ok=True)
+    folder = Path(tempfile.mkdtemp(prefix=f"{os.getpid()}-", dir=profiles))
+    try:
+        yield folder
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def reap_abandoned(profiles: Path) -> int:
+    """Stop LibreOffice processes whose starting process is gone and remove their profiles.
+    Returns how many processes were stopped."""
+    if not profiles.is_dir():
+        return 0
+    stopped = 0
+    for folder in profiles.iterdir():
+        owner = folder.name.split("-", 1)[0]
+        if not owner.isdigit() or _alive(int(owner)):
+            continue
+        for pid in _processes_using(folder):
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.kill(pid, signal.SIGKILL)
+                stopped += 1
+        shutil.rmtree(folder, ignore_errors=True)
+    if stopped:
+        log.warning("stopped %d LibreOffice process(es) left running by a build that was "
+                    "killed", stopped)
+    return stopped
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _processes_using(folder: Path) -> list[int]:
+    """Processes whose command line names `folder` (LibreOffice's profile argument)."""
+    needle = folder.resolve().as_uri().encode()
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            with contextlib.suppress(OSError):
+                if needle in (entry / "cmdline").read_bytes():
+                    found.append(int(entry.name))
+    return found
+
+
 def _run(args: list[str], timeout: float) -> subprocess.CompletedProcess[str]:
     process = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                                start_new_session=True, stdin=subprocess.DEVNULL)
+    # Say so when LibreOffice is slow, rather than going quiet until the timeout.
+    slow = threading.Timer(min(30.0, timeout / 3), log.warning, args=(
+        "LibreOffice has been converting for %.0f seconds (plans usually take a few); it "
+        "is stopped at %.0f seconds ([pdf] timeout_seconds)", min(30.0, timeout / 3),
+        timeout))
+    slow.daemon = True
+    slow.start()
     try:
         stdout, stderr = process.communicate(timeout=timeout)
     except subprocess.TimeoutExpired:
         _kill_group(process)
         raise ConversionError(f"LibreOffice did not finish within {timeout:.0f} seconds and "
-                              "was stopped. Try again; if it keeps happening, raise [pdf] "
-                              "timeout_seconds in config.toml.") from None
+                              "was stopped; if it keeps happening, raise [pdf] "
+                              "timeout_seconds in config.toml") from None
     except BaseException:
         _kill_group(process)  # Ctrl-C or SIGTERM: never leave LibreOffice behind
         raise
+    finally:
+        slow.cancel()
     return subprocess.CompletedProcess(args, process.returncode, stdout, stderr)
 
 
@@ -80,42 +157,74 @@ def _kill_group(process: subprocess.Popen[str]) -> None:
 
 
 @dataclass(frozen=True)
+class PdfOptions:
+    """How LibreOffice writes the PDF. Always tagged (headings, tables with header cells,
+    reading order, the document's language; what a screen reader needs), its title shown
+    in place of the file name; PDF/A-2 (ISO 19005-2) when `archival`."""
+
+    archival: bool = False
+
+    def filter_data(self) -> dict[str, bool | int]:
+        data: dict[str, bool | int] = {"UseTaggedPDF": True, "ExportBookmarks": True,
+                                       "DisplayPDFDocumentTitle": True}
+        if self.archival:
+            data["SelectPdfVersion"] = 2  # PDF/A-2b: the most PDF/A LibreOffice 7 writes
+        return data
+
+    def filter(self) -> str:
+        """The --convert-to argument (LibreOffice 7.4 reads filter options as JSON)."""
+        options = {name: {"type": "boolean", "value": str(value).lower()}
+                   if isinstance(value, bool) else {"type": "long", "value": str(value)}
+                   for name, value in self.filter_data().items()}
+        return "pdf:writer_pdf_Export:" + json.dumps(options, separators=(",", ":"))
+
+
+TAGGED_PDF = PdfOptions()
+
+
+@dataclass(frozen=True)
 class Conversion:
     source: Path
     pdf: Path | None
     error: str | None = None
 
 
-def convert_batch(sources: Sequence[Path], *, soffice: Path, timeout: float) -> list[Conversion]:
+def convert_batch(sources: Sequence[Path], *, soffice: Path, timeout: float,
+                  profiles: Path | None = None,
+                  options: PdfOptions = TAGGED_PDF) -> list[Conversion]:
     """Convert DOCX files to PDF beside them, in one LibreOffice process."""
     if not sources:
         return []
     outdir = sources[0].parent
     if any(source.parent != outdir for source in sources):
         raise ValueError("convert_batch needs files from one folder")
-    with tempfile.TemporaryDirectory(prefix="supportplan-lo-") as profile:
-        args = [str(soffice), _profile_arg(Path(profile)), "--headless", "--invisible",
+    with private_profile(profiles) as profile:
+        args = [str(soffice), _profile_arg(profile), "--headless", "--invisible",
                 "--norestore", "--nolockcheck", "--nodefault", "--nologo",
-                "--convert-to", "pdf:writer_pdf_Export", "--outdir", str(outdir),
+                "--convert-to", options.filter(), "--outdir", str(outdir),
                 *(str(source) for source in sources)]
         try:
             result = _run(args, timeout)
         except ConversionError as exc:
-            return [Conversion(source, None, str(exc)) for source in sources
-                    if not _pdf_for(source).exists()] + [
-                Conversion(source, _pdf_for(source)) for source in sources
-                if _pdf_for(source).exists()]
-    conversions = []
-    for source in sources:
-        pdf = _pdf_for(source)
-        if pdf.is_file() and pdf.stat().st_size > 0:
-            conversions.append(Conversion(source, pdf))
-        else:
-            detail = (result.stderr or result.stdout).strip().splitlines()
-            conversions.append(Conversion(source, None, "LibreOffice could not convert "
-                                          f"{source.name} to PDF (exit {result.returncode}"
-                                          f"{': ' + detail[-1] if detail else ''})."))
-    return conversions
+            return [Conversion(source, _pdf_for(source)) if _converted(source)
+                    else Conversion(source, None, str(exc)) for source in sources]
+    return [Conversion(source, _pdf_for(source)) if _converted(source)
+            else Conversion(source, None, _failure(source, result)) for source in sources]
+
+
+def _converted(source: Path) -> bool:
+    pdf = _pdf_for(source)
+    return pdf.is_file() and pdf.stat().st_size > 0
+
+
+def _failure(source: Path, result: subprocess.CompletedProcess[str]) -> str:
+    """What went wrong, in plain words first; LibreOffice's own last words only after."""
+    if result.returncode < 0:
+        return (f"LibreOffice stopped unexpectedly while converting {source.name} (it was "
+                f"killed or crashed, signal {-result.returncode})")
+    detail = (result.stderr or result.stdout).strip().splitlines()
+    return (f"LibreOffice could not convert {source.name} to PDF (exit status "
+            f"{result.returncode}{'; it said: ' + detail[-1] if detail else ''})")
 
 
 def _pdf_for(source: Path) -> Path:
@@ -123,9 +232,11 @@ def _pdf_for(source: Path) -> Path:
 
 
 def convert_many(sources: Sequence[Path], *, soffice: Path, timeout: float, workers: int,
-                 batch_size: int) -> list[Conversion]:
-    """Convert in batches, `workers` LibreOffice processes side by side. A failed batch is
-    retried file by file, so one bad document cannot fail its neighbours."""
+                 batch_size: int, profiles: Path | None = None,
+                 options: PdfOptions = TAGGED_PDF) -> list[Conversion]:
+    """Convert in batches, `workers` LibreOffice processes side by side. A document that
+    fails is tried once more on its own (a crash or hang takes its whole batch down, and a
+    fresh LibreOffice usually succeeds), so one bad document cannot fail its neighbours."""
     by_folder: dict[Path, list[Path]] = {}
     for source in sources:
         by_folder.setdefault(source.parent, []).append(source)
@@ -134,14 +245,23 @@ def convert_many(sources: Sequence[Path], *, soffice: Path, timeout: float, work
         size = max(1, min(batch_size, -(-len(folder_sources) // max(1, workers))))
         batches += [folder_sources[i:i + size] for i in range(0, len(folder_sources), size)]
 
+    def convert(batch: list[Path]) -> list[Conversion]:
+        return convert_batch(batch, soffice=soffice, timeout=timeout, profiles=profiles,
+                             options=options)
+
     def run(batch: list[Path]) -> list[Conversion]:
-        done = convert_batch(batch, soffice=soffice, timeout=timeout)
-        if len(batch) > 1 and any(c.pdf is None for c in done):
-            return [c if c.pdf else convert_batch([c.source], soffice=soffice,
-                                                  timeout=timeout)[0] for c in done]
-        return done
+        return [done if done.pdf else _again(convert([done.source])[0], done)
+                for done in convert(batch)]
 
     with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
         results = [c for batch_result in pool.map(run, batches) for c in batch_result]
     order = {source: index for index, source in enumerate(sources)}
     return sorted(results, key=lambda c: order[c.source])
+
+
+def _again(retried: Conversion, first: Conversion) -> Conversion:
+    if retried.pdf is not None:
+        log.warning("%s converted on the second try (first: %s)", first.source.name,
+                    first.error)
+        return retried
+    return Conversion(first.source, None, f"tried twice: {retried.error}")

@@ -6,8 +6,9 @@ process. This file must therefore import nothing from `pipeline` and only the st
 library plus `uno`.
 
 Protocol (one JSON object per line): the bridge prints {"ready": true} once LibreOffice is
-listening; then for each request {"source": "/a.docx", "target": "/a.pdf"} on stdin it
-replies {"ok": true} or {"ok": false, "error": "..."}. End of stdin means stop. soffice is
+listening; then for each request {"source": "/a.docx", "target": "/a.pdf", "filter_data":
+{"UseTaggedPDF": true, ...}} on stdin it replies {"ok": true} or {"ok": false, "error":
+"..."}. End of stdin means stop. soffice is
 started in this process's own process group, so killing the group stops both.
 """
 
@@ -51,15 +52,26 @@ def _connect(pipe: str, soffice: subprocess.Popen, timeout: float):
             time.sleep(0.05)
 
 
-def _convert(desktop, source: str, target: str) -> None:
+def _filter_data(options: dict) -> object:
+    """PDF export options (pipeline/render/soffice.py PdfOptions) as UNO property values."""
+    values = []
+    for name, value in options.items():
+        prop = PropertyValue()
+        prop.Name, prop.Value = name, value  # Python-UNO passes a small int as a "long"
+        values.append(prop)
+    return uno.Any("[]com.sun.star.beans.PropertyValue", tuple(values))
+
+
+def _convert(desktop, source: str, target: str, options: dict) -> None:
     document = desktop.loadComponentFromURL(
         Path(source).resolve().as_uri(), "_blank", 0,
         _props(Hidden=True, ReadOnly=True, UpdateDocMode=0))
     if document is None:
         raise RuntimeError("LibreOffice could not open the document")
     try:
-        document.storeToURL(Path(target).resolve().as_uri(),
-                            _props(FilterName="writer_pdf_Export"))
+        uno.invoke(document, "storeToURL", (
+            Path(target).resolve().as_uri(),
+            _props(FilterName="writer_pdf_Export", FilterData=_filter_data(options))))
     finally:
         document.close(True)
 
@@ -80,7 +92,8 @@ def main() -> int:
         for line in sys.stdin:
             request = json.loads(line)
             try:
-                _convert(desktop, request["source"], request["target"])
+                _convert(desktop, request["source"], request["target"],
+                         request.get("filter_data", {}))
                 reply = {"ok": True}
             except Exception as exc:  # report, keep serving: one bad file must not stop us
                 reply = {"ok": False, "error": f"{type(exc).__name__}: {exc}"}

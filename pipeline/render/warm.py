@@ -27,7 +27,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from queue import Queue
 
-from .soffice import Conversion, ConversionError
+from .soffice import TAGGED_PDF, Conversion, ConversionError, PdfOptions
 
 BRIDGE_SCRIPT = Path(__file__).with_name("uno_bridge.py")
 _UNO_PYTHON_CANDIDATES = ("/usr/bin/python3", "python3")
@@ -51,8 +51,13 @@ def find_uno_python(configured: str = "") -> Path | None:
 class _Bridge:
     """One soffice listener plus its bridge process, in their own process group."""
 
-    def __init__(self, soffice: Path, python: Path, start_timeout: float) -> None:
-        self.profile = Path(tempfile.mkdtemp(prefix="supportplan-warm-"))
+    def __init__(self, soffice: Path, python: Path, start_timeout: float,
+                 profiles: Path | None) -> None:
+        # named after this process, so a later build can stop it if the watcher is killed
+        # (soffice.reap_abandoned)
+        if profiles is not None:
+            profiles.mkdir(parents=True, exist_ok=True)
+        self.profile = Path(tempfile.mkdtemp(prefix=f"{os.getpid()}-warm-", dir=profiles))
         pipe = f"supportplan-{os.getpid()}-{uuid.uuid4().hex[:12]}"
         self.process = subprocess.Popen(
             [str(python), str(BRIDGE_SCRIPT), str(soffice), str(self.profile), pipe,
@@ -92,12 +97,13 @@ class _Bridge:
         line, _, self._buffer = self._buffer.partition(b"\n")
         return json.loads(line)
 
-    def convert(self, source: Path, timeout: float) -> Conversion:
+    def convert(self, source: Path, timeout: float, options: PdfOptions) -> Conversion:
         target = source.with_suffix(".pdf")
         assert self.process.stdin is not None
         try:
-            self.process.stdin.write((json.dumps({"source": str(source),
-                                                  "target": str(target)}) + "\n").encode())
+            self.process.stdin.write((json.dumps({
+                "source": str(source), "target": str(target),
+                "filter_data": options.filter_data()}) + "\n").encode())
             self.process.stdin.flush()
             reply = self._read_reply(timeout)
         except (OSError, ConversionError, ValueError) as exc:
@@ -147,8 +153,10 @@ class WarmConverterPool:
     """`size` warm converters; `convert(sources)` spreads the documents across them."""
 
     def __init__(self, soffice: Path, python: Path, *, size: int = 1, timeout: float = 180,
-                 max_documents: int = 200, start_timeout: float = 60) -> None:
-        self.soffice, self.python = soffice, python
+                 max_documents: int = 200, start_timeout: float = 60,
+                 profiles: Path | None = None, options: PdfOptions = TAGGED_PDF) -> None:
+        self.soffice, self.python, self.profiles = soffice, python, profiles
+        self.options = options
         self.size = max(1, size)
         self.timeout, self.max_documents = timeout, max(1, max_documents)
         self.start_timeout = start_timeout
@@ -179,7 +187,7 @@ class WarmConverterPool:
             with self._lock:
                 self._all.remove(bridge)
                 self.restarts += 1
-        fresh = _Bridge(self.soffice, self.python, self.start_timeout)
+        fresh = _Bridge(self.soffice, self.python, self.start_timeout, self.profiles)
         with self._lock:
             self._all.append(fresh)
         return fresh
@@ -192,7 +200,7 @@ class WarmConverterPool:
             except ConversionError as exc:
                 bridge = None
                 return Conversion(source, None, str(exc))
-            return bridge.convert(source, self.timeout)
+            return bridge.convert(source, self.timeout, self.options)
         finally:
             self._idle.put(bridge)
 

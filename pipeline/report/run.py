@@ -15,8 +15,8 @@ from datetime import date, datetime, time
 from pathlib import Path
 
 from ..config import Config
-from ..overdue import Finding, RuleSettings, evaluate, load_facts
-from ..registry import open_registry
+from ..overdue import Finding, RuleSettings, evaluate
+from ..registry import registry_for
 from .email import (
     Delivery,
     EmailError,
@@ -95,9 +95,9 @@ def run_report(config: Config, as_of: date | None = None, *, dry_run: bool = Fal
         routes = routes_from_config(section["teams"])
     except EmailError as exc:
         raise ReportError(str(exc)) from exc
-    registry = open_registry(config.registry_url)
+    registry = registry_for(config)
     try:
-        findings = evaluate(load_facts(registry.engine), as_of, settings)
+        findings = evaluate(registry.load_facts(), as_of, settings)
     finally:
         registry.close()
     organisation = config.organisation_name

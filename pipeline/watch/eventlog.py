@@ -25,10 +25,13 @@ class EventLog:
     def _where(self, path: Path | None) -> str | None:
         if path is None:
             return None
-        try:
-            return str(path.resolve().relative_to(self.root))
-        except ValueError:
-            return str(path)
+        # The path as given first: a link is named where it is, not where it points.
+        for candidate in (path, path.resolve()):
+            try:
+                return str(candidate.relative_to(self.root))
+            except ValueError:
+                continue
+        return str(path)
 
     def emit(self, event: str, reference: str | None = None, *, output: Path | None = None,
              detail: str = "") -> None:

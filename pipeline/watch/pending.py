@@ -39,12 +39,14 @@ class Pending:
         self._entries: dict[Path, _Entry] = {}
         self._lock = threading.Lock()
 
-    def touch(self, path: Path, kind: str, now: float, *, immediate: bool = False) -> None:
-        """Record an event for `path`; `immediate` skips the debounce (catch-up, rescan)."""
+    def touch(self, path: Path, kind: str, now: float, *, immediate: bool = False,
+              not_before: float = 0.0) -> None:
+        """Record an event for `path`; `immediate` skips the debounce (catch-up, rescan);
+        `not_before` holds it back until then (a retry after the disk or registry failed)."""
         state = file_state(path)
         changed = now - self.debounce if immediate else _changed_at(state, now)
         with self._lock:
-            self._entries[path] = _Entry(kind, changed, state)
+            self._entries[path] = _Entry(kind, changed, state, next_check=not_before)
 
     def forget(self, path: Path) -> None:
         with self._lock:

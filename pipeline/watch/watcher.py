@@ -16,91 +16,38 @@ import os
 import signal
 import threading
 import time
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from watchdog.events import FileSystemEvent, FileSystemEventHandler
 from watchdog.observers import Observer
 from watchdog.observers.api import BaseObserver
 from watchdog.observers.polling import PollingObserver
 
-from ..build import FAILED, Builder, BuildOutcome, default_post_processor
+from ..build import FAILED, Builder, BuildOutcome
 from ..config import Config
+from ..errors import DiskFull, RegistryUnavailable
 from ..files import sha256_file
-from ..intake.files import SCAN, WORKBOOK, FileState, classify, file_state
-from ..intake.reader import ERROR, Problem, ReadResult
-from ..registry import Registry, open_registry
-from ..render.soffice import ConversionError, find_soffice
+from ..intake.files import SCAN, WORKBOOK, FileState, classify, file_state, refusal
+from ..intake.problems import ERROR, Problem, ReadResult
+from ..outputs import converter_profiles
+from ..recover import recover_output
+from ..registry import Registry, registry_for
+from ..render.soffice import ConversionError, PdfOptions, find_soffice
 from ..render.warm import WarmConverterPool, find_uno_python
-from ..report.run import ReportError, daily_report_time, reports_dir, run_daily_report
+from .daily import DailyReport
 from .eventlog import EventLog
 from .pending import Pending
-from .recover import recover_output
+from .settings import WatchError, WatchSettings, check_layout
+
+if TYPE_CHECKING:
+    from ..reconcile.run import ScanOutcome
 
 log = logging.getLogger(__name__)
 
 _TICK = 0.05          # seconds between looks at the pending files
 _BATCH = 8            # workbooks per build call: PDFs keep appearing during a bulk drop
-
-
-class WatchError(Exception):
-    """The watcher cannot start: a bad folder layout or missing folder."""
-
-
-@dataclass(frozen=True)
-class WatchSettings:
-    debounce: float
-    polling: bool
-    polling_interval: float
-    rescan: float
-    warm: bool
-    converters: int
-    converter_max_documents: int
-    uno_python: str
-    incomplete_wait: float
-    max_bytes: int
-
-    @classmethod
-    def from_config(cls, config: Config, *, polling: bool | None = None) -> WatchSettings:
-        def get(key: str) -> Any:
-            return config.get("watch", key)
-
-        return cls(debounce=max(0.0, float(get("debounce_seconds"))),
-                   polling=bool(get("polling")) if polling is None else polling,
-                   polling_interval=max(0.1, float(get("polling_interval_seconds"))),
-                   rescan=max(1.0, float(get("rescan_seconds"))),
-                   warm=bool(get("warm_converter")), converters=int(get("converters")),
-                   converter_max_documents=int(get("converter_max_documents")),
-                   uno_python=str(get("uno_python")),
-                   incomplete_wait=max(0.0, float(get("incomplete_wait_seconds"))),
-                   max_bytes=int(get("max_workbook_mb")) * 1024 * 1024)
-
-
-def _inside(path: Path, folder: Path) -> bool:
-    return path == folder or folder in path.parents
-
-
-def check_layout(config: Config) -> None:
-    """Refuse folder layouts that would loop (outputs re-entering intake) or write outside
-    the workspace."""
-    intake, output, root = config.intake_dir, config.output_dir, config.root.resolve()
-    where = f" (settings: {config.source})" if config.source else ""
-    if _inside(output, intake):
-        raise WatchError(f"the output folder {output} is inside the intake folder {intake}: "
-                         "every plan written would be picked up again. Set [paths] output "
-                         f"to a folder outside intake{where}.")
-    if _inside(intake, output):
-        raise WatchError(f"the intake folder {intake} is inside the output folder {output}. "
-                         f"Keep them apart in [paths]{where}.")
-    if not _inside(output, root):
-        raise WatchError(f"the output folder {output} is outside the workspace {root}; the "
-                         f"watcher only writes inside its workspace. Fix [paths] output{where}.")
-    if not intake.is_dir():
-        raise WatchError(f"the intake folder {intake} does not exist. Create the workspace "
-                         "with `supportplan init`, or fix [paths] intake" + where + ".")
 
 
 class _Events(FileSystemEventHandler):
@@ -129,11 +76,12 @@ class Watcher:
         check_layout(config)
         self.config, self.settings, self.events = config, settings, events
         self.intake = config.intake_dir
-        self.registry = registry or open_registry(config.registry_url)
+        self.registry = registry or registry_for(config)
         self.pending = Pending(settings.debounce, settings.incomplete_wait)
         self.pool: WarmConverterPool | None = None
         self.builder: Builder | None = None
         self._done: dict[Path, tuple[FileState | None, str]] = {}  # path -> state, sha
+        self._refused: set[Path] = set()
         self._stop = threading.Event()
         self._rescan_now = threading.Event()
         self._building = False
@@ -143,12 +91,29 @@ class Watcher:
     # -- called from the observer thread -------------------------------------------
     def notice(self, path: Path) -> None:
         kind = classify(path, self.intake)
-        if kind is not None:
+        if kind is None:
+            self._note_refused(path)
+        else:
             log.debug("%s event at %.3f", kind, time.monotonic())  # no file names: privacy
             self.pending.touch(path, kind, time.monotonic())
 
     def forget(self, path: Path) -> None:
         self.pending.forget(path)
+        self._refused.discard(path)
+
+    def _note_refused(self, path: Path) -> None:
+        """One log line per link (or path leading outside intake/) that is not followed."""
+        try:
+            hidden = any(part.startswith((".", "~")) for part in path.relative_to(
+                self.intake).parts)
+        except ValueError:
+            return
+        if hidden or path in self._refused:
+            return
+        reason = refusal(path, self.intake)
+        if reason is not None:
+            self._refused.add(path)
+            self.events.emit(f"ignored: {reason}", output=path)
 
     def request_rescan(self) -> None:
         self._rescan_now.set()
@@ -183,12 +148,13 @@ class Watcher:
     def start(self) -> None:
         moved = recover_output(self.config, self.registry)
         for path in moved:
-            self.events.emit("recovered unrecorded file from an interrupted build",
+            self.events.emit("set aside a file of a version whose build was stopped",
                              path.parent.name, output=path)
         pdf = bool(self.config.get("pdf", "enabled"))
         self.builder = Builder(self.config, registry=self.registry, pdf=pdf,
-                               post_process=default_post_processor(self.config, pdf),
                                converter=self._start_converter())
+        for notice in self.builder.notices():
+            self.events.emit("note", detail=notice)
         self._start_observer()  # before catching up, so nothing saved meanwhile is missed
         self.catch_up()
         self.events.emit("watching", detail=("polling" if self.settings.polling else "events")
@@ -207,7 +173,9 @@ class Watcher:
             find_soffice(str(self.config.get("pdf", "soffice"))), python,
             size=self.settings.converters,
             timeout=float(self.config.get("pdf", "timeout_seconds")),
-            max_documents=self.settings.converter_max_documents)
+            max_documents=self.settings.converter_max_documents,
+            profiles=converter_profiles(self.config),
+            options=PdfOptions(archival=bool(self.config.get("pdf", "archival"))))
         try:
             self.pool.warm_up()
         except ConversionError as exc:
@@ -234,6 +202,8 @@ class Watcher:
                 self.observer.join(timeout=5)
         if self.pool is not None:
             self.pool.close()
+        if self.builder is not None:
+            self.builder.close()
         self.daily.join()
 
     # -- the loop ------------------------------------------------------------------
@@ -272,6 +242,8 @@ class Watcher:
                 kind = classify(path, self.intake)
                 if kind is not None:
                     found.append((path, kind))
+                else:
+                    self._note_refused(path)
         return found
 
     def catch_up(self) -> None:
@@ -326,24 +298,39 @@ class Watcher:
         self._building = True
         log.debug("building %d workbook(s) at %.3f", len(todo), time.monotonic())
         try:
-            outcomes = self._build_isolated([path.resolve() for path, _d, _s in todo])
+            outcomes = self.builder.build([path.resolve() for path, _d, _s in todo])
+        except (DiskFull, RegistryUnavailable) as exc:
+            # Not the workbooks' fault: nothing is marked done, all are tried again later.
+            wait = self.settings.retry_after
+            self.events.emit(f"paused: {exc}", detail=f"trying again in {wait:.0f} s")
+            for path, _digest, _state in todo:
+                self.pending.touch(path, WORKBOOK, time.monotonic(), immediate=True,
+                                   not_before=time.monotonic() + wait)
+            return
+        except Exception:
+            outcomes = self._build_one_by_one([path.resolve() for path, _d, _s in todo])
         finally:
             self._building = False
         for (path, digest, state), outcome in zip(todo, outcomes, strict=True):
             self._finish(path, state, digest, outcome)
 
-    def _build_isolated(self, paths: list[Path]) -> list[BuildOutcome]:
-        """Build together; if the batch itself fails, build one by one so a single bad file
-        cannot take its neighbours down."""
+    def _build_one_by_one(self, paths: list[Path]) -> list[BuildOutcome]:
+        """The batch itself failed: build one by one, so a single bad file cannot take its
+        neighbours down."""
         assert self.builder is not None
-        try:
-            return self.builder.build(paths)
-        except Exception:
-            if len(paths) > 1 and not self.stopping:
-                return [self._build_isolated([path])[0] for path in paths]
-            log.exception("build failed")
-            return [BuildOutcome(path, FAILED, message="unexpected error while building; "
-                                 "details in the debug log") for path in paths]
+        outcomes = []
+        for path in paths:
+            if self.stopping:
+                outcomes.append(BuildOutcome(path, FAILED, message="abandoned: stopping"))
+                continue
+            try:
+                [outcome] = self.builder.build([path])
+            except Exception:
+                log.exception("build failed")
+                outcome = BuildOutcome(path, FAILED, message="unexpected error while "
+                                       "building; details in the debug log")
+            outcomes.append(outcome)
+        return outcomes
 
     def _too_large(self, path: Path, size: int) -> BuildOutcome:
         assert self.builder is not None
@@ -366,25 +353,33 @@ class Watcher:
             # error report (LibreOffice crashed) is not remembered, so a rescan retries it.
             self._done[path] = (state, digest)
         if outcome.status == FAILED:
-            self.events.emit("failed: " + (f"{len(outcome.problems)} problem(s) in the "
-                             "workbook, see the error report" if outcome.error_report
+            errors = sum(p.severity == ERROR for p in outcome.problems)
+            self.events.emit("failed: " + (f"{_count(errors, 'problem')} in the workbook, "
+                             "see the error report" if outcome.error_report
                              else _safe_detail(outcome.message)),
-                             outcome.reference, output=outcome.error_report)
-        elif outcome.status == "built":
+                             outcome.reference, output=outcome.error_report or path,
+                             detail=_where(p for p in outcome.problems if p.severity == ERROR))
+            return
+        if outcome.status == "built":
             self.events.emit(f"built v{outcome.version}", outcome.reference,
                              output=outcome.pdf or outcome.docx)
         else:
             self.events.emit(f"{outcome.status} (v{outcome.version})", outcome.reference)
+        if outcome.warnings:
+            # Cells only: a warning's words may quote what was typed (names, details).
+            self.events.emit(f"{_count(len(outcome.warnings), 'warning')}, see the warnings "
+                             "file", outcome.reference, output=outcome.warning_report,
+                             detail=_where(outcome.warnings))
 
     # -- scans ---------------------------------------------------------------------
     def hand_over_scans(self, scans: list[Path]) -> None:
         # Imported on first use: the reconciler pulls in image libraries a watcher that
         # only builds plans never needs.
-        from ..reconcile.run import ScanOutcome, reconcile_paths
+        from ..reconcile.run import reconcile_paths
 
         for scan in scans:  # one at a time: a bad scan must not hold back the others
             try:
-                outcomes: list[ScanOutcome] = reconcile_paths(
+                outcomes = reconcile_paths(
                     self.config, [scan.resolve()], registry=self.registry)
             except Exception:  # never let a scan stop the watcher
                 log.exception("reconciler failed")
@@ -393,67 +388,25 @@ class Watcher:
             for outcome in outcomes:
                 self._log_scan(outcome)
 
-    def _log_scan(self, outcome: Any) -> None:
+    def _log_scan(self, outcome: ScanOutcome) -> None:
         """One line per page read: household reference, version, page, what was found."""
         if outcome.already_seen:
             self.events.emit("scan already reconciled", output=outcome.file)
             return
         for page in outcome.pages:
-            signatures, ticks = page["signatures"], page["ticks"]
-            signed = sum(s["state"] == "signed" for s in signatures)
-            ticked = sum(t["state"] == "ticked" for t in ticks)
-            review = sum(b["state"] == "review" for b in (*signatures, *ticks))
-            detail = (f"v{page['version']} page {page['page']}: {signed}/{len(signatures)} "
-                      f"signed, {ticked} ticked, {review} to check"
-                      if page["household"] else str(page["reason"] or "")[:120])
-            self.events.emit(f"scan {page['status']}", page["household"],
-                             output=outcome.file, detail=detail)
+            detail = page.summary() if page.matched else str(page.reason or "")[:160]
+            self.events.emit(f"scan {page.status}", page.household, output=outcome.file,
+                             detail=detail)
 
 
-class DailyReport:
-    """Runs the overdue report once a day at [report] daily_at, in a background thread so
-    e-mail never delays a build. A watcher started after today's time makes today's report
-    at once, unless today's report is already in output/reports/."""
+def _count(number: int, thing: str) -> str:
+    return f"{number} {thing}" + ("" if number == 1 else "s")
 
-    def __init__(self, config: Config, events: EventLog) -> None:
-        self.config, self.events = config, events
-        self._thread: threading.Thread | None = None
-        self._next: datetime | None = None  # None: no daily report
-        try:
-            at = daily_report_time(config)
-        except ReportError as exc:
-            raise WatchError(str(exc)) from exc
-        if at is None:
-            return
-        now = datetime.now()
-        today = datetime.combine(now.date(), at)
-        made_today = (reports_dir(config) / f"overdue-{now.date().isoformat()}.xlsx").exists()
-        if today > now:
-            self._next = today
-        else:
-            self._next = today + timedelta(days=1) if made_today else now
 
-    def maybe_start(self) -> None:
-        if self._next is None or datetime.now() < self._next:
-            return
-        self._next += timedelta(days=1)
-        if self._thread is not None and self._thread.is_alive():
-            return
-        self._thread = threading.Thread(target=self._work, name="daily-report", daemon=True)
-        self._thread.start()
-
-    def _work(self) -> None:
-        try:
-            result = run_daily_report(self.config)
-            self.events.emit("daily report made", output=result.pdf,
-                             detail=f"{len(result.findings)} finding(s)")
-        except Exception:  # a report failure is logged, never stops the watcher
-            log.exception("daily report failed")
-            self.events.emit("daily report failed", detail="see the debug log")
-
-    def join(self) -> None:
-        if self._thread is not None:
-            self._thread.join(timeout=30)
+def _where(problems: Iterable[Problem]) -> str:
+    """The cells a list of problems points at (never their words: they quote entries)."""
+    cells = [p.location for p in problems if p.location]
+    return ", ".join(cells[:8]) + (", ..." if len(cells) > 8 else "")
 
 
 def _safe_detail(message: str) -> str:

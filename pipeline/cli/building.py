@@ -1,0 +1,138 @@
+"""Commands that read workbooks and make plans: validate and build."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from ..build import (
+    BUILT,
+    FAILED,
+    PROGRESS,
+    RESTORED,
+    STEPS_PER_WORKBOOK,
+    UNCHANGED,
+    Builder,
+    BuildOutcome,
+)
+from ..intake.files import collect_workbooks
+from .base import common_options, get_config, main
+
+
+def plural(number: int, thing: str) -> str:
+    return f"{number} {thing}" + ("" if number == 1 else "s")
+
+
+def _skipped(path: Path, reason: str) -> None:
+    click.echo(f"skipped   {path}: {reason}", err=True)
+
+
+@main.command()
+@common_options
+@click.argument("paths", nargs=-1, type=click.Path(exists=True, path_type=Path))
+@click.pass_context
+def validate(ctx: click.Context, paths: tuple[Path, ...]) -> None:
+    """Check workbooks and list every problem with its sheet, cell and fix (files or
+    folders; default: the intake folder). Nothing is built or written."""
+    from ..intake.isolate import IsolatedReader
+    from ..intake.options import ReadOptions
+
+    config = get_config(ctx, workspace=not paths)
+    skipped: list[Path] = []
+
+    def skip(path: Path, reason: str) -> None:  # asked to check it, and it cannot be read
+        click.echo(f"{path}: skipped: {reason}", err=True)
+        skipped.append(path)
+
+    workbooks = collect_workbooks(list(paths) or [config.intake_dir], skipped=skip)
+    failed = len(skipped)
+    with IsolatedReader(ReadOptions.from_config(config)) as reader:
+        results = reader.read_many(workbooks)
+    for path, result in zip(workbooks, results, strict=True):
+        for problem in result.problems:
+            click.echo(f"{path}: {problem.severity}: {problem}")
+        if result.ok:
+            click.echo(f"{path}: OK" + (f" ({plural(len(result.warnings), 'warning')})"
+                                        if result.warnings else ""))
+        else:
+            failed += 1
+    if not workbooks:
+        click.echo("No workbooks found.")
+    if failed:
+        click.echo(f"{failed} of {plural(len(workbooks) + len(skipped), 'workbook')} "
+                   f"{'has' if failed == 1 else 'have'} errors.", err=True)
+        sys.exit(1)
+
+
+@main.command()
+@common_options
+@click.argument("paths", nargs=-1, type=click.Path(exists=True, path_type=Path))
+@click.option("--no-pdf", is_flag=True, help="Make Word files only (no LibreOffice needed).")
+@click.option("--same-household", multiple=True, metavar="REF",
+              help="Issue REF's new version although it shares no member with the last "
+                   "(the household really changed). Without it such a workbook is refused, "
+                   "as a copy of another household's workbook would be.")
+@click.pass_context
+def build(ctx: click.Context, paths: tuple[Path, ...], no_pdf: bool,
+          same_household: tuple[str, ...]) -> None:
+    """Make support plans from workbooks (files or folders; default: the intake folder).
+
+    Each valid workbook gives output/REF/support-plan-REF-vN.pdf (to print and sign) and
+    .docx (an editable copy). A new version is made only when the plan's content changed.
+    Invalid workbooks get an errors-REF.txt report where the plan would be, and things
+    worth checking go in warnings-REF.txt; the batch carries on.
+    """
+    config = get_config(ctx)
+    targets = list(paths) or [config.intake_dir]
+    pdf = bool(config.get("pdf", "enabled")) and not no_pdf
+    outcomes: list[BuildOutcome] = []
+    workbooks = collect_workbooks(targets, skipped=_skipped)
+    builder = Builder(config, pdf=pdf, same_household=same_household)
+    for notice in builder.notices():
+        click.echo(f"note: {notice}", err=True)
+    try:
+        with click.progressbar(length=len(workbooks) * STEPS_PER_WORKBOOK,
+                               label="Building plans", file=sys.stderr) as bar:
+            def report(outcome: BuildOutcome) -> None:
+                outcomes.append(outcome)
+                if sys.stderr.isatty():
+                    sys.stderr.write("\r\033[K")  # the result line above the bar
+                _print_outcome(outcome)
+
+            builder.build(workbooks, report, bar.update)
+    finally:
+        builder.close()
+    _print_summary(outcomes)
+    if any(outcome.status == FAILED for outcome in outcomes):
+        sys.exit(1)
+
+
+def _print_outcome(outcome: BuildOutcome) -> None:
+    if outcome.status == FAILED:
+        where = f" (details: {outcome.error_report})" if outcome.error_report else ""
+        click.echo(f"FAILED    {outcome.workbook.name}: {outcome.message}{where}", err=True)
+        return
+    if outcome.status == BUILT:
+        files = ", ".join(str(p) for p in (outcome.pdf, outcome.docx) if p)
+        click.echo(f"built     {outcome.reference} v{outcome.version}: {files}")
+    else:
+        click.echo(f"{outcome.status:<9} {outcome.reference} v{outcome.version}: "
+                   f"{outcome.message}")
+    for warning in outcome.warnings:
+        click.echo(f"          warning: {warning}")
+
+
+def _print_summary(outcomes: list[BuildOutcome]) -> None:
+    counts = {status: sum(o.status == status for o in outcomes)
+              for status in (BUILT, UNCHANGED, PROGRESS, RESTORED, FAILED)}
+    warnings = sum(len(o.warnings) for o in outcomes if o.status != FAILED)
+    if not outcomes:
+        click.echo("No workbooks found.")
+    click.echo(f"Summary: {counts[BUILT]} built, {counts[UNCHANGED]} unchanged, "
+               f"{counts[PROGRESS]} progress updated, "
+               + (f"{counts[RESTORED]} with missing files remade, " if counts[RESTORED] else "")
+               + f"{counts[FAILED]} failed"
+               + (f"; {plural(warnings, 'warning')} (also in each household's "
+                  "warnings-REF.txt)" if warnings else "") + ".")

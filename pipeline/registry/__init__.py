@@ -1,0 +1,117 @@
+"""The registry: plan versions, steps, signers, scans, box readings and an audit trail,
+through SQLAlchemy Core. All SQL lives in this package.
+
+SQLite in the workspace by default; the same code runs on PostgreSQL by changing
+`[registry] url`. The schema is versioned with Alembic (pipeline/registry/migrations);
+opening a registry brings it up to date. Every change that matters is also an event.
+
+schema   the tables (the head of the migrations)
+migrate  apply pending migrations, safely from several processes
+core     households, versions, steps, events (`PlanRecords`)
+paper    page layouts, scans, box readings and people's decisions (`PaperRecords`)
+reviews  the last signed version, formal review packs, weekly reviews (`ReviewRecords`)
+facts    bulk reads for the overdue rules (`FactRecords`)
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import create_engine, event
+from sqlalchemy.engine import Engine, ExceptionContext
+
+from ..config import Config
+from ..errors import NEARLY_FULL_BYTES, DiskFull, RegistryUnavailable, disk_full
+from .core import PlanRecords, VersionRecord, insert_ignoring_duplicates, now, os_user
+from .facts import FactRecords
+from .migrate import upgrade
+from .paper import BoxRecord, KnownPage, PaperRecords, RegistryError
+from .reviews import ReviewPack, ReviewRecords
+from .schema import (
+    box_readings,
+    events,
+    households,
+    metadata,
+    page_layouts,
+    plan_versions,
+    review_packs,
+    safety_items,
+    scans,
+    steps,
+    version_signers,
+    version_steps,
+    weekly_reviews,
+)
+
+
+class Registry(PlanRecords, PaperRecords, ReviewRecords, FactRecords):
+    def __init__(self, engine: Engine, root: Path | None = None) -> None:
+        self.engine = engine
+        self.root = root.resolve() if root is not None else None
+
+
+def _sqlite_pragmas(wait_seconds: float) -> Callable[[Any, Any], None]:
+    def on_connect(dbapi_connection: Any, _record: Any) -> None:
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")  # readers never block the builder
+        cursor.execute("PRAGMA foreign_keys=ON")
+        # A write waits for another command's write to finish, retrying with backoff
+        # (SQLite's busy handler), before it gives up with "database is locked".
+        cursor.execute(f"PRAGMA busy_timeout={int(wait_seconds * 1000)}")
+        cursor.close()
+    return on_connect
+
+
+def open_registry(url: str, root: Path | None = None, *, wait_seconds: float = 30) -> Registry:
+    """Open the registry at `url`, bringing its schema up to date. `root` is the workspace:
+    paths inside it are stored relative to it."""
+    engine = create_engine(url)
+    if engine.dialect.name == "sqlite":
+        event.listen(engine, "connect", _sqlite_pragmas(wait_seconds))
+        event.listen(engine, "handle_error", _sqlite_failure(Path(engine.url.database or ""),
+                                                             wait_seconds))
+    upgrade(engine, root)
+    return Registry(engine, root)
+
+
+def _sqlite_failure(database: Path, wait_seconds: float
+                    ) -> Callable[[ExceptionContext], None]:
+    """Say what SQLite's errors mean for the person running the command."""
+    def explain(context: ExceptionContext) -> None:
+        error = context.original_exception
+        text = str(error).lower()
+        if isinstance(error, MemoryError) or not text:
+            return
+        if disk_full(error) or ("disk i/o error" in text and database.parent.exists()
+                                and shutil.disk_usage(database.parent).free
+                                < NEARLY_FULL_BYTES):
+            raise DiskFull.at(database.parent) from error
+        if "database is locked" in text or "database table is locked" in text:
+            raise RegistryUnavailable(
+                f"the registry ({database.name}) stayed busy with another command for "
+                f"{wait_seconds:.0f} seconds; nothing was changed by this one. Run it again "
+                "when the other has finished (raise [registry] wait_seconds to wait longer)"
+            ) from error
+        if "not a database" in text or "malformed" in text or "corrupt" in text:
+            raise RegistryUnavailable(
+                f"the registry {database} is damaged ({error}); nothing was changed. Restore "
+                "it from your latest backup (see README, \"Backups\"), or run `supportplan "
+                "registry rebuild` on an empty one") from error
+    return explain
+
+
+def registry_for(config: Config) -> Registry:
+    """The workspace's registry."""
+    return open_registry(config.registry_url, config.root,
+                         wait_seconds=float(config.get("registry", "wait_seconds")))
+
+
+__all__ = ["BoxRecord", "KnownPage", "Registry", "RegistryError", "ReviewPack",
+           "VersionRecord",
+           "box_readings", "events", "households", "insert_ignoring_duplicates", "metadata",
+           "now", "open_registry", "os_user", "page_layouts", "plan_versions", "registry_for",
+           "review_packs", "safety_items", "scans", "steps", "upgrade", "version_signers",
+           "version_steps", "weekly_reviews"]
