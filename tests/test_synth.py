@@ -60,7 +60,8 @@ def test_every_condition_makes_a_plausible_scan_with_truth(plan) -> None:  # noq
         short, long_ = sorted(image.shape)
         px = truth.dpi / 25.4
         assert truth.dpi in CONDITIONS[condition].dpis
-        assert 0.95 * 210 * px <= short <= 1.4 * 210 * px, (condition, image.shape)
+        # a photo holds the table round the page too
+        assert 0.95 * 210 * px <= short <= 1.5 * 210 * px, (condition, image.shape)
         assert 1.15 < long_ / short < 1.6, (condition, image.shape)
         assert 20 < float(image.mean()) < 250 and image.std() > 10, condition
         assert set(truth.boxes) == {box.key for box in layout.boxes}, condition
