@@ -17,7 +17,8 @@ from __future__ import annotations
 import logging
 import shutil
 import uuid
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
+from concurrent.futures import Future
 from dataclasses import replace
 from pathlib import Path
 
@@ -40,7 +41,6 @@ from .outcome import (
     STEPS_PER_WORKBOOK,
     UNCHANGED,
     BuildOutcome,
-    Converter,
     PlannedVersion,
 )
 from .outputs import (
@@ -54,14 +54,15 @@ from .pagecodes import WORD_COPY_PAGE, PageId, encode, load_secret, new_token
 from .plan import assign_step_ids, content_hash, step_content
 from .recover import check_registry_matches_output, recover_locked, unrecorded_plan_files
 from .registry import Registry, VersionRecord, registry_for
+from .render.convert import Converter, ConvertSettings
 from .render.docx import Organisation, TemplateError, plan_context, render_docx
 from .render.finishing import Finishing
-from .render.soffice import ConversionError, PdfOptions, find_soffice
+from .render.soffice import Conversion, ConversionError, find_soffice
 from .render.stamp import qr_png
 from .render.template_check import PLAN, check_before_use
 from .restore import as_issued, missing_files
 from .safeguards import file_name_problem, members_problem
-from .stages import PlanStages
+from .stages import InFlight, PlanStages
 from .wording.settings import LanguageSettings
 
 log = logging.getLogger(__name__)
@@ -70,10 +71,14 @@ class Builder(PlanStages):
     """Holds what a batch shares: config, registry, template, LibreOffice."""
 
     def __init__(self, config: Config, *, registry: Registry | None = None, pdf: bool = True,
-                 converter: Converter | None = None,
+                 converter: Converter | None = None, jobs: int | None = None,
                  same_household: Collection[str] = ()) -> None:
         self.config = config
-        self.converter = converter
+        # The converter pool: the caller's (the watcher keeps one warm between builds), or
+        # one opened at the first PDF and closed by close().
+        self._converter = converter
+        self._owns_converter = converter is None
+        self.convert_settings = ConvertSettings.from_config(config, jobs=jobs)
         self.registry = registry or registry_for(config)
         self.pdf = pdf
         # Stamping (page codes, corner marks, measured boxes) needs the workspace's secret.
@@ -83,7 +88,6 @@ class Builder(PlanStages):
         self.soffice = find_soffice(str(config.get("pdf", "soffice"))) if pdf else None
         self.languages = LanguageSettings.from_config(config)
         self.large_print = bool(config.get("plan", "large_print"))
-        self.pdf_options = PdfOptions(archival=bool(config.get("pdf", "archival")))
         self.read_options = ReadOptions.from_config(config)
         self.chunk = max(1, int(config.get("pdf", "batch_size")))
         # References whose new version may share no member with the last (see safeguards).
@@ -118,23 +122,61 @@ class Builder(PlanStages):
             # stopped by an error part-way.
             recover_locked(self.config, self.registry)
             check_registry_matches_output(self.config, self.registry)
-            seen: dict[str, tuple[Path, str]] = {}
-            for start in range(0, len(workbooks), self.chunk):
-                chunk = workbooks[start: start + self.chunk]
-                staging = self.config.output_dir / STAGING / uuid.uuid4().hex
-                staging.mkdir(parents=True)
-                try:
-                    for outcome in self._build(chunk, staging, seen, report, step):
-                        outcomes[outcome.workbook] = outcome
-                finally:
-                    shutil.rmtree(staging, ignore_errors=True)
+            staging = self.config.output_dir / STAGING / uuid.uuid4().hex
+            staging.mkdir(parents=True)
+            try:
+                for outcome in self._pipeline(workbooks, staging, report, step):
+                    outcomes[outcome.workbook] = outcome
+            finally:
+                shutil.rmtree(staging, ignore_errors=True)
         return [outcomes[w] for w in workbooks]
 
-    def _build(self, workbooks: Sequence[Path], staging: Path,
-               seen: dict[str, tuple[Path, str]], report: Callable[[BuildOutcome], None],
-               step: Callable[[int], None]) -> list[BuildOutcome]:
-        done: list[BuildOutcome] = []
+    def _pipeline(self, workbooks: Sequence[Path], staging: Path,
+                  report: Callable[[BuildOutcome], None],
+                  step: Callable[[int], None]) -> Iterator[BuildOutcome]:
+        """The stages overlapped, in chunks: while the converters make the PDFs of one
+        chunk, this thread reads and renders the next, then stamps and publishes the first
+        as its PDFs arrive. Registry writes stay in this one thread; at most two chunks are
+        in flight, so memory does not grow with the batch."""
+        seen: dict[str, tuple[Path, str]] = {}
+        converting = InFlight()
+        try:
+            for start in range(0, len(workbooks), self.chunk):
+                done: list[BuildOutcome] = []
+                planned = self._prepare_chunk(workbooks[start: start + self.chunk], staging,
+                                              seen, done, report, step)
+                converting.add(planned, self._start_conversion(planned))
+                for chunk, futures in converting.due(keep=1):
+                    done += self._finish_chunk(chunk, futures, report, step)
+                yield from done
+            for chunk, futures in converting.due(keep=0):
+                yield from self._finish_chunk(chunk, futures, report, step)
+        except BaseException as exc:
+            if not isinstance(exc, Exception) and self._converter is not None:
+                self._converter.abort()  # Ctrl-C: stop LibreOffice now, not after the batch
+            converting.cancel()  # nothing more is converted into a staging folder going away
+            raise
 
+    def _finish_chunk(self, planned: list[PlannedVersion],
+                      futures: list[Future[Conversion]] | None,
+                      report: Callable[[BuildOutcome], None],
+                      step: Callable[[int], None]) -> list[BuildOutcome]:
+        done = []
+        for index, plan in enumerate(planned):
+            if futures is not None:
+                self._take_conversion(plan, futures[index].result())
+            outcome = plan.outcome or self._publish(plan)
+            step(1)
+            report(outcome)
+            done.append(outcome)
+        return done
+
+    def _prepare_chunk(self, workbooks: Sequence[Path], staging: Path,
+                       seen: dict[str, tuple[Path, str]], done: list[BuildOutcome],
+                       report: Callable[[BuildOutcome], None],
+                       step: Callable[[int], None]) -> list[PlannedVersion]:
+        """Read and decide each workbook; render the DOCX of each new version (returned).
+        Workbooks that need no PDF are finished here, into `done`."""
         def finished(outcome: BuildOutcome, steps_left: int) -> None:
             step(steps_left)
             done.append(outcome)
@@ -166,11 +208,7 @@ class Builder(PlanStages):
             else:
                 step(1)
                 planned.append(plan)
-        if self.pdf and planned:
-            self._convert(planned)
-        for plan in planned:
-            finished(plan.outcome or self._publish(plan), 1)
-        return done
+        return planned
 
     # -- stage 1: read, decide, render DOCX ------------------------------------------
     def read(self, workbooks: Sequence[Path]) -> list[ReadResult]:
@@ -183,6 +221,9 @@ class Builder(PlanStages):
         if self._reader is not None:
             self._reader.close()
             self._reader = None
+        if self._owns_converter and self._converter is not None:
+            self._converter.close()  # waits until its LibreOffice processes are gone
+            self._converter = None
 
     def _unexpected(self, result: ReadResult, exc: Exception) -> BuildOutcome:
         problem = Problem(ERROR, "", "", f"{result.path.name}: an unexpected error "
@@ -314,10 +355,12 @@ class Builder(PlanStages):
 
 def build_workbooks(config: Config, paths: Sequence[Path], *, pdf: bool = True,
                     progress: Callable[[BuildOutcome], None] | None = None,
-                    registry: Registry | None = None,
+                    registry: Registry | None = None, jobs: int | None = None,
                     same_household: Collection[str] = ()) -> list[BuildOutcome]:
-    """Build every workbook found in `paths` (files or folders)."""
-    builder = Builder(config, registry=registry, pdf=pdf, same_household=same_household)
+    """Build every workbook found in `paths` (files or folders); `jobs` converters side by
+    side (default: [convert] jobs)."""
+    builder = Builder(config, registry=registry, pdf=pdf, jobs=jobs,
+                      same_household=same_household)
     try:
         return builder.build(collect_workbooks(paths), progress)
     finally:

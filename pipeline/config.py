@@ -99,6 +99,19 @@ batch_size = 25
 # order, language) for screen readers either way.
 archival = false
 
+[convert]
+# How `build` and `watch` turn plans into PDFs: LibreOffice processes kept running ("warm"),
+# converting side by side while the next households are read and rendered.
+# Converters working at once (`--jobs`); 0 means one per CPU core.
+jobs = 0
+# Keep LibreOffice running between documents (much faster). Needs LibreOffice's Python
+# bindings (Debian: python3-uno); without them each batch starts LibreOffice afresh.
+warm = true
+# Restart each warm converter after this many documents (LibreOffice grows over time).
+recycle_after = 200
+# The Python that has LibreOffice's `uno` module; empty means try /usr/bin/python3.
+uno_python = ""
+
 [report]
 # Overdue reports (`supportplan report`): output/reports/overdue-<date>.xlsx and .pdf,
 # evaluated as of a date (default today). Households with a "Closed on" date on or before
@@ -170,15 +183,13 @@ polling = false
 polling_interval_seconds = 1.0
 # Seconds between full rescans of the intake folder (a safety net for missed events).
 rescan_seconds = 300
-# Restart the warm LibreOffice converter after this many documents.
+# Older names of [convert] settings, read only when [convert] leaves them at their
+# defaults, so an existing config.toml keeps working: converter_max_documents is
+# [convert] recycle_after, warm_converter is warm, converters is jobs (1 meant the old
+# default, now one per core), uno_python is uno_python.
 converter_max_documents = 200
-# Keep LibreOffice running while watching, so a save becomes a PDF in well under a second.
-# Needs LibreOffice's Python bindings (Debian: python3-uno); without them each build
-# starts LibreOffice afresh (about 2 seconds slower).
 warm_converter = true
-# Warm LibreOffice processes kept running (more helps when many workbooks arrive at once).
 converters = 1
-# The Python that has LibreOffice's `uno` module; empty means try /usr/bin/python3.
 uno_python = ""
 # A file that stays quiet but never opens as a workbook (damaged, or an upload stalled)
 # is built anyway after this many seconds, so its error report appears.

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -10,7 +9,6 @@ from .intake.problems import ERROR, Problem, ReadResult
 from .model import Household
 from .printed import DocumentLayout
 from .registry import VersionRecord
-from .render.soffice import Conversion
 
 BUILT = "built"
 UNCHANGED = "unchanged"
@@ -19,10 +17,6 @@ FAILED = "failed"
 RESTORED = "restored"  # the files of an unchanged version were missing and were remade
 # A workbook passes three steps a progress bar can show: read, rendered, published.
 STEPS_PER_WORKBOOK = 3
-
-# Converts staged DOCX files to PDFs beside them, in order (default: a cold LibreOffice
-# batch; the watcher plugs in its warm converter pool here).
-Converter = Callable[[Sequence[Path]], list[Conversion]]
 
 
 @dataclass

@@ -11,12 +11,15 @@ from __future__ import annotations
 
 import logging
 import shutil
+from collections import deque
+from collections.abc import Iterator
+from concurrent.futures import Future, wait
 from pathlib import Path
 
 from .config import Config
 from .errors import NEARLY_FULL_BYTES, DiskFull
 from .files import publish
-from .outcome import BUILT, FAILED, RESTORED, BuildOutcome, Converter, PlannedVersion
+from .outcome import BUILT, FAILED, RESTORED, BuildOutcome, PlannedVersion
 from .outputs import (
     clear_error_reports,
     converter_profiles,
@@ -25,11 +28,42 @@ from .outputs import (
 )
 from .plan import plan_content
 from .registry import Registry, VersionRecord
-from .render.soffice import PdfOptions, convert_many
+from .render.convert import Converter, ConvertSettings, open_converter
+from .render.soffice import Conversion
 from .render.stamp import stamp_plan
 from .restore import same_layout
 
 log = logging.getLogger(__name__)
+
+
+class InFlight:
+    """Chunks whose PDFs are being made, oldest first."""
+
+    def __init__(self) -> None:
+        self._chunks: deque[tuple[list[PlannedVersion], list[Future[Conversion]] | None]] = \
+            deque()
+
+    def add(self, planned: list[PlannedVersion],
+            futures: list[Future[Conversion]] | None) -> None:
+        self._chunks.append((planned, futures))
+
+    def due(self, *, keep: int
+            ) -> Iterator[tuple[list[PlannedVersion], list[Future[Conversion]] | None]]:
+        """The chunks to finish now, oldest first: all but the newest `keep`, and any whose
+        PDFs are all made already."""
+        while self._chunks and (len(self._chunks) > keep or all(
+                future.done() for future in self._chunks[0][1] or ())):
+            yield self._chunks.popleft()
+
+    def cancel(self) -> None:
+        """Drop conversions not started; wait for those running (each has a timeout)."""
+        running = []
+        while self._chunks:
+            _, futures = self._chunks.popleft()
+            for future in futures or ():
+                if not future.cancel():
+                    running.append(future)
+        wait(running)
 
 
 class PlanStages:
@@ -37,10 +71,10 @@ class PlanStages:
 
     config: Config
     registry: Registry
-    converter: Converter | None
-    soffice: Path | None
+    pdf: bool
+    _converter: Converter | None
+    convert_settings: ConvertSettings
     secret: bytes | None
-    pdf_options: PdfOptions
 
     def _after_success(self, outcome: BuildOutcome) -> BuildOutcome:
         assert outcome.reference is not None
@@ -49,27 +83,27 @@ class PlanStages:
                                                       outcome.reference, outcome.warnings)
         return outcome
 
-    # -- stage 2: convert --------------------------------------------------------------
-    def _convert(self, planned: list[PlannedVersion]) -> None:
-        assert self.soffice is not None
-        docxs = [plan.staged_docx for plan in planned]
-        conversions = self.converter(docxs) if self.converter is not None else convert_many(
-            docxs, soffice=self.soffice,
-            timeout=float(self.config.get("pdf", "timeout_seconds")),
-            workers=int(self.config.get("pdf", "workers")),
-            batch_size=int(self.config.get("pdf", "batch_size")),
-            profiles=converter_profiles(self.config), options=self.pdf_options)
-        if any(c.pdf is None for c in conversions) and shutil.disk_usage(
-                docxs[0].parent).free < NEARLY_FULL_BYTES:
-            raise DiskFull.at(self.config.output_dir)  # LibreOffice only says "exit 77"
-        for plan, conversion in zip(planned, conversions, strict=True):
-            if conversion.pdf is None:
-                plan.outcome = BuildOutcome(plan.result.path, FAILED, plan.household.reference,
-                                            message=conversion.error or "PDF conversion failed")
-                continue
-            plan.staged_pdf = conversion.pdf
-            if self.secret is not None:
-                self._stamp(plan, conversion.pdf, self.secret)
+    # -- stage 2: convert (in other processes, while the next chunk is rendered) -------
+    def _start_conversion(self, planned: list[PlannedVersion]
+                          ) -> list[Future[Conversion]] | None:
+        if not self.pdf or not planned:
+            return None
+        if self._converter is None:  # opened at the first PDF: a batch of unchanged
+            self._converter = open_converter(  # workbooks starts no LibreOffice
+                self.convert_settings, converter_profiles(self.config))
+        return self._converter.submit([plan.staged_docx for plan in planned])
+
+    def _take_conversion(self, plan: PlannedVersion, conversion: Conversion) -> None:
+        """The PDF is made (or not): stamp it, or say why the plan failed."""
+        if conversion.pdf is None:
+            if shutil.disk_usage(plan.staged_docx.parent).free < NEARLY_FULL_BYTES:
+                raise DiskFull.at(self.config.output_dir)  # LibreOffice only says "exit 77"
+            plan.outcome = BuildOutcome(plan.result.path, FAILED, plan.household.reference,
+                                        message=conversion.error or "PDF conversion failed")
+            return
+        plan.staged_pdf = conversion.pdf
+        if self.secret is not None:
+            self._stamp(plan, conversion.pdf, self.secret)
 
     # -- stage 3: stamp ----------------------------------------------------------------
     def _stamp(self, plan: PlannedVersion, pdf: Path, secret: bytes) -> None:

@@ -10,6 +10,7 @@ import signal
 import subprocess
 import sys
 import time
+from concurrent.futures import Future
 from pathlib import Path
 
 import pytest
@@ -28,8 +29,15 @@ from pipeline.errors import ExitCode, RegistryUnavailable
 from pipeline.outputs import ORPHANS, plan_file
 from pipeline.recover import recover_output
 from pipeline.registry import Registry, events, plan_versions, registry_for
+from pipeline.render.soffice import Conversion
 
 SUPPORTPLAN = str(Path(sys.executable).with_name("supportplan"))
+
+
+def finished(conversion: Conversion) -> Future[Conversion]:
+    future: Future[Conversion] = Future()
+    future.set_result(conversion)
+    return future
 
 
 def stop_before_issuing(registry: Registry, reference: str, version: int) -> None:
@@ -151,8 +159,9 @@ def test_a_failure_while_publishing_undoes_its_own_files(
 
     monkeypatch.setattr(pipeline.stages, "publish", second_file_fails)
     # pdf=False publishes one file; let the "PDF" be a copy of the Word file.
-    monkeypatch.setattr(pipeline.stages.PlanStages, "_convert", lambda self, planned: [
-        setattr(plan, "staged_pdf", plan.staged_docx) for plan in planned])
+    monkeypatch.setattr(pipeline.stages.PlanStages, "_start_conversion", lambda self, planned: [
+        finished(Conversion(plan.staged_docx, plan.staged_docx)) for plan in planned])
+    monkeypatch.setattr(pipeline.stages.PlanStages, "_stamp", lambda *_args: None)
     demo = edited(valid_household())
     demo.steps[0]["we_will"] = "Something new"
     resave(path, demo)

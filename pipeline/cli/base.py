@@ -44,6 +44,14 @@ def common_options(command: F) -> F:
     )(command)
 
 
+def jobs_option(command: F) -> F:
+    """--jobs N: LibreOffice converters side by side (build and watch)."""
+    return click.option(
+        "--jobs", type=click.IntRange(min=1), default=None, metavar="N",
+        help="Convert N plans to PDF at once (default: [convert] jobs in config.toml, "
+             "one per CPU core).")(command)
+
+
 def get_config(ctx: click.Context, *, workspace: bool = True) -> Config:
     """The settings; with `workspace`, refuse to run (and write files) outside one."""
     options = ctx.find_root().ensure_object(dict)

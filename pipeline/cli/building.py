@@ -18,7 +18,7 @@ from ..build import (
     BuildOutcome,
 )
 from ..intake.files import collect_workbooks
-from .base import common_options, get_config, main
+from .base import common_options, get_config, jobs_option, main
 
 
 def plural(number: int, thing: str) -> str:
@@ -74,9 +74,10 @@ def validate(ctx: click.Context, paths: tuple[Path, ...]) -> None:
               help="Issue REF's new version although it shares no member with the last "
                    "(the household really changed). Without it such a workbook is refused, "
                    "as a copy of another household's workbook would be.")
+@jobs_option
 @click.pass_context
 def build(ctx: click.Context, paths: tuple[Path, ...], no_pdf: bool,
-          same_household: tuple[str, ...]) -> None:
+          same_household: tuple[str, ...], jobs: int | None = None) -> None:
     """Make support plans from workbooks (files or folders; default: the intake folder).
 
     Each valid workbook gives output/REF/support-plan-REF-vN.pdf (to print and sign) and
@@ -89,7 +90,7 @@ def build(ctx: click.Context, paths: tuple[Path, ...], no_pdf: bool,
     pdf = bool(config.get("pdf", "enabled")) and not no_pdf
     outcomes: list[BuildOutcome] = []
     workbooks = collect_workbooks(targets, skipped=_skipped)
-    builder = Builder(config, pdf=pdf, same_household=same_household)
+    builder = Builder(config, pdf=pdf, jobs=jobs, same_household=same_household)
     for notice in builder.notices():
         click.echo(f"note: {notice}", err=True)
     try:

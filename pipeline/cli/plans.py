@@ -12,7 +12,7 @@ from ..intake.files import WORKBOOK, classify
 from ..intake.references import REFERENCE_PATTERN
 from ..intake.writer import write_workbook
 from ..workspace import init_workspace
-from .base import common_options, get_config, main, parse_date
+from .base import common_options, get_config, jobs_option, main, parse_date
 
 
 @main.command()
@@ -108,8 +108,9 @@ def demo(ctx: click.Context, folder: Path, no_pdf: bool, force: bool) -> None:
               help="Poll the folder instead of using file events (for network shares where "
                    "events do not arrive; also [watch] polling in config.toml).")
 @click.option("--json", "as_json", is_flag=True, help="Log one JSON object per line.")
+@jobs_option
 @click.pass_context
-def watch(ctx: click.Context, polling: bool | None, as_json: bool) -> None:
+def watch(ctx: click.Context, polling: bool | None, as_json: bool, jobs: int | None) -> None:
     """Watch the intake folder and turn every saved workbook into a plan.
 
     Catches up on anything saved while it was not running, then builds each workbook a
@@ -118,6 +119,6 @@ def watch(ctx: click.Context, polling: bool | None, as_json: bool) -> None:
     """
     from ..watch import run_watch
 
-    sys.exit(run_watch(get_config(ctx), polling=polling or None, as_json=as_json))
+    sys.exit(run_watch(get_config(ctx), polling=polling or None, as_json=as_json, jobs=jobs))
 
 

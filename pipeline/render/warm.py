@@ -1,18 +1,18 @@
-"""Warm LibreOffice converters for the watcher: a save becomes a PDF without a cold start.
+"""Warm LibreOffice converters: a document becomes a PDF without a cold start.
 
 `soffice --convert-to` pays about a second of start-up per call, which dominates the time
 from a save to its PDF. Here each converter is a long-lived LibreOffice listener driven
 over UNO by `uno_bridge.py`, run with the system Python that has LibreOffice's `uno`
 module (Debian: python3-uno). The pool keeps one or more of them alive, restarts one that
 died or hung, and recycles each after a set number of documents (LibreOffice grows over
-time). The pool's `convert` has the same shape as `soffice.convert_many`, so the Builder
-can use either.
+time). It is one of the converters behind render/convert.py's interface.
 """
 
 from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import os
 import select
 import shutil
@@ -23,7 +23,7 @@ import threading
 import time
 import uuid
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from queue import Queue
 
@@ -31,6 +31,8 @@ from .soffice import TAGGED_PDF, Conversion, ConversionError, PdfOptions
 
 BRIDGE_SCRIPT = Path(__file__).with_name("uno_bridge.py")
 _UNO_PYTHON_CANDIDATES = ("/usr/bin/python3", "python3")
+
+log = logging.getLogger(__name__)
 
 
 def find_uno_python(configured: str = "") -> Path | None:
@@ -150,7 +152,9 @@ class _Bridge:
 
 
 class WarmConverterPool:
-    """`size` warm converters; `convert(sources)` spreads the documents across them."""
+    """`size` warm converters, one per job; `submit(sources)` spreads the documents across
+    them as each becomes free. A document that fails is tried once more on a fresh
+    converter (a crash or hang kills the converter it was on), as the cold converter does."""
 
     def __init__(self, soffice: Path, python: Path, *, size: int = 1, timeout: float = 180,
                  max_documents: int = 200, start_timeout: float = 60,
@@ -165,21 +169,38 @@ class WarmConverterPool:
         self._lock = threading.Lock()
         self.restarts = 0
         self._stopping = False
+        # One thread per converter: each waits on its LibreOffice, so the GIL is free.
+        self._workers = ThreadPoolExecutor(max_workers=self.size,
+                                           thread_name_prefix="warm-converter")
         for _ in range(self.size):
             self._idle.put(None)  # a slot; started on first use or by warm_up()
 
+    @property
+    def jobs(self) -> int:
+        return self.size
+
     def warm_up(self) -> None:
-        """Start every slot that is empty, dead or due for recycling (call when idle)."""
+        """Start every slot that is empty, dead or due for recycling, side by side (call
+        when idle)."""
         slots = [self._idle.get() for _ in range(self.size)]
-        try:
-            slots = [self._ready(bridge) for bridge in slots]
-        finally:
-            for bridge in slots:
-                self._idle.put(bridge)
+        with ThreadPoolExecutor(max_workers=self.size) as starting:
+            attempts = [starting.submit(self._ready, bridge) for bridge in slots]
+        ready: list[_Bridge | None] = []
+        failure: ConversionError | None = None
+        for attempt in attempts:
+            try:
+                ready.append(attempt.result())
+            except ConversionError as exc:
+                ready.append(None)
+                failure = exc
+        for bridge in ready:
+            self._idle.put(bridge)
+        if failure is not None:
+            raise failure
 
     def _ready(self, bridge: _Bridge | None) -> _Bridge:
         if self._stopping:
-            raise ConversionError("conversion abandoned: the watcher is stopping")
+            raise ConversionError("conversion abandoned: the converters are stopping")
         if bridge is not None and bridge.alive and bridge.documents < self.max_documents:
             return bridge
         if bridge is not None:
@@ -190,9 +211,11 @@ class WarmConverterPool:
         fresh = _Bridge(self.soffice, self.python, self.start_timeout, self.profiles)
         with self._lock:
             self._all.append(fresh)
+        if self._stopping:  # abort() ran while this one was starting
+            fresh.kill()
         return fresh
 
-    def _convert_one(self, source: Path) -> Conversion:
+    def _attempt(self, source: Path) -> Conversion:
         bridge = self._idle.get()
         try:
             try:
@@ -204,13 +227,24 @@ class WarmConverterPool:
         finally:
             self._idle.put(bridge)
 
+    def _convert_one(self, source: Path) -> Conversion:
+        first = self._attempt(source)
+        if first.pdf is not None or self._stopping:
+            return first
+        again = self._attempt(source)
+        if again.pdf is not None:
+            log.warning("%s converted on the second try (first: %s)", source.name, first.error)
+            return again
+        return Conversion(source, None, f"tried twice: {again.error}")
+
+    def submit(self, sources: Sequence[Path]) -> list[Future[Conversion]]:
+        return [self._workers.submit(self._convert_one, source) for source in sources]
+
     def convert(self, sources: Sequence[Path]) -> list[Conversion]:
-        if len(sources) <= 1 or self.size == 1:
-            return [self._convert_one(source) for source in sources]
-        with ThreadPoolExecutor(max_workers=self.size) as pool:
-            return list(pool.map(self._convert_one, sources))
+        return [future.result() for future in self.submit(sources)]
 
     def pids(self) -> list[int]:
+        """The process group of each running converter (its bridge leads the group)."""
         with self._lock:
             return [bridge.process.pid for bridge in self._all if bridge.alive]
 
@@ -222,10 +256,13 @@ class WarmConverterPool:
             bridge.kill()
 
     def close(self) -> None:
+        self._stopping = True
+        self._workers.shutdown(wait=False, cancel_futures=True)
         with self._lock:
             bridges, self._all = list(self._all), []
         for bridge in bridges:
             bridge.close()
+        self._workers.shutdown(wait=True)
 
 
 __all__ = ["WarmConverterPool", "find_uno_python"]

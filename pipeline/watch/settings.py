@@ -20,16 +20,14 @@ class WatchSettings:
     polling: bool
     polling_interval: float
     rescan: float
-    warm: bool
-    converters: int
-    converter_max_documents: int
-    uno_python: str
+    jobs: int | None  # converters side by side (--jobs); None: [convert] jobs
     incomplete_wait: float
     max_bytes: int
     retry_after: float
 
     @classmethod
-    def from_config(cls, config: Config, *, polling: bool | None = None) -> WatchSettings:
+    def from_config(cls, config: Config, *, polling: bool | None = None,
+                    jobs: int | None = None) -> WatchSettings:
         def get(key: str) -> Any:
             return config.get("watch", key)
 
@@ -37,9 +35,7 @@ class WatchSettings:
                    polling=bool(get("polling")) if polling is None else polling,
                    polling_interval=max(0.1, float(get("polling_interval_seconds"))),
                    rescan=max(1.0, float(get("rescan_seconds"))),
-                   warm=bool(get("warm_converter")), converters=int(get("converters")),
-                   converter_max_documents=int(get("converter_max_documents")),
-                   uno_python=str(get("uno_python")),
+                   jobs=jobs,
                    incomplete_wait=max(0.0, float(get("incomplete_wait_seconds"))),
                    max_bytes=int(get("max_workbook_mb")) * 1024 * 1024,
                    retry_after=max(1.0, float(get("retry_after_seconds"))))

@@ -16,9 +16,9 @@ import os
 import signal
 import threading
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from watchdog.events import FileSystemEvent, FileSystemEventHandler
 from watchdog.observers import Observer
@@ -34,8 +34,8 @@ from ..intake.problems import ERROR, Problem, ReadResult
 from ..outputs import converter_profiles
 from ..recover import recover_output
 from ..registry import Registry, registry_for
-from ..render.soffice import ConversionError, PdfOptions, find_soffice
-from ..render.warm import WarmConverterPool, find_uno_python
+from ..render.convert import Converter, ConvertSettings, WarmConverterPool, open_converter
+from ..render.soffice import ConversionError
 from .daily import DailyReport
 from .eventlog import EventLog
 from .pending import Pending
@@ -78,7 +78,7 @@ class Watcher:
         self.intake = config.intake_dir
         self.registry = registry or registry_for(config)
         self.pending = Pending(settings.debounce, settings.incomplete_wait)
-        self.pool: WarmConverterPool | None = None
+        self.pool: Converter | None = None
         self.builder: Builder | None = None
         self._done: dict[Path, tuple[FileState | None, str]] = {}  # path -> state, sha
         self._refused: set[Path] = set()
@@ -161,31 +161,20 @@ class Watcher:
                          + f", debounce {self.settings.debounce:g}s")
         self._next_rescan = time.monotonic() + self.settings.rescan
 
-    def _start_converter(self) -> Callable[[Sequence[Path]], Any] | None:
-        if not (self.settings.warm and self.config.get("pdf", "enabled")):
+    def _start_converter(self) -> Converter | None:
+        """The converter pool, kept warm between builds (render/convert.py)."""
+        if not self.config.get("pdf", "enabled"):
             return None
-        python = find_uno_python(self.settings.uno_python)
-        if python is None:
+        self.pool = open_converter(ConvertSettings.from_config(self.config,
+                                                               jobs=self.settings.jobs),
+                                   converter_profiles(self.config))
+        if isinstance(self.pool, WarmConverterPool):
+            self.events.emit("converter ready", detail="LibreOffice process group(s) "
+                             + ", ".join(str(pid) for pid in self.pool.pids()))
+        else:
             self.events.emit("warm converter unavailable, converting cold",
-                             detail="install python3-uno")
-            return None
-        self.pool = WarmConverterPool(
-            find_soffice(str(self.config.get("pdf", "soffice"))), python,
-            size=self.settings.converters,
-            timeout=float(self.config.get("pdf", "timeout_seconds")),
-            max_documents=self.settings.converter_max_documents,
-            profiles=converter_profiles(self.config),
-            options=PdfOptions(archival=bool(self.config.get("pdf", "archival"))))
-        try:
-            self.pool.warm_up()
-        except ConversionError as exc:
-            self.events.emit("warm converter failed to start, converting cold", detail=str(exc))
-            self.pool.close()
-            self.pool = None
-            return None
-        self.events.emit("converter ready", detail="LibreOffice process group(s) "
-                         + ", ".join(str(pid) for pid in self.pool.pids()))
-        return self.pool.convert
+                             detail="install python3-uno (see the log)")
+        return self.pool
 
     def _start_observer(self) -> None:
         observer: BaseObserver = (PollingObserver(timeout=self.settings.polling_interval)
@@ -227,7 +216,7 @@ class Watcher:
             self.build(workbooks[start:start + _BATCH])
         if scans:
             self.hand_over_scans(scans)
-        if not ready and self.pool is not None and not self.stopping:
+        if not ready and isinstance(self.pool, WarmConverterPool) and not self.stopping:
             try:
                 self.pool.warm_up()  # replace a converter that died or is due a restart
             except ConversionError as exc:
@@ -414,8 +403,9 @@ def _safe_detail(message: str) -> str:
     return message.splitlines()[0][:200] if message else "unknown error"
 
 
-def run_watch(config: Config, *, polling: bool | None = None, as_json: bool = False) -> int:
-    settings = WatchSettings.from_config(config, polling=polling)
+def run_watch(config: Config, *, polling: bool | None = None, as_json: bool = False,
+              jobs: int | None = None) -> int:
+    settings = WatchSettings.from_config(config, polling=polling, jobs=jobs)
     events = EventLog(config.root.resolve(), as_json=as_json)
     return Watcher(config, settings, events).run()
 

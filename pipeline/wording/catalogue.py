@@ -56,9 +56,14 @@ def _read(path: Path, mtime_ns: int, size: int) -> dict[str, tuple[str, str, boo
     return entries
 
 
+@lru_cache(maxsize=64)
+def _resolved(path: Path) -> Path:
+    return path.resolve()  # once per path: resolving on every lookup was most of a render
+
+
 def read_entries(path: Path) -> dict[str, tuple[str, str, bool]]:
     stat = path.stat()
-    return _read(path.resolve(), stat.st_mtime_ns, stat.st_size)
+    return _read(_resolved(path), stat.st_mtime_ns, stat.st_size)
 
 
 def placeholders(text: str) -> set[str]:
