@@ -18,7 +18,7 @@ import logging
 import shutil
 import uuid
 from collections.abc import Callable, Collection, Iterator, Sequence
-from concurrent.futures import Future
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import replace
 from pathlib import Path
 
@@ -57,7 +57,7 @@ from .registry import Registry, VersionRecord, registry_for
 from .render.convert import Converter, ConvertSettings
 from .render.docx import Organisation, TemplateError, plan_context, render_docx
 from .render.finishing import Finishing
-from .render.soffice import Conversion, ConversionError, find_soffice
+from .render.soffice import ConversionError, find_soffice
 from .render.stamp import qr_png
 from .render.template_check import PLAN, check_before_use
 from .restore import as_issued, missing_files
@@ -78,6 +78,7 @@ class Builder(PlanStages):
         # one opened at the first PDF and closed by close().
         self._converter = converter
         self._owns_converter = converter is None
+        self._stamper: ThreadPoolExecutor | None = None  # started with the first conversion
         self.convert_settings = ConvertSettings.from_config(config, jobs=jobs)
         self.registry = registry or registry_for(config)
         self.pdf = pdf
@@ -134,67 +135,90 @@ class Builder(PlanStages):
     def _pipeline(self, workbooks: Sequence[Path], staging: Path,
                   report: Callable[[BuildOutcome], None],
                   step: Callable[[int], None]) -> Iterator[BuildOutcome]:
-        """The stages overlapped, in chunks: while the converters make the PDFs of one
-        chunk, this thread reads and renders the next, then stamps and publishes the first
-        as its PDFs arrive. Registry writes stay in this one thread; at most two chunks are
-        in flight, so memory does not grow with the batch."""
+        """The stages overlapped, in chunks: while the converters make the PDFs of one chunk
+        (and a helper thread stamps them), this thread decides and renders the next, whose
+        workbooks are read meanwhile, then publishes the first. Registry writes stay in this
+        one thread; at most two chunks are in flight, so memory does not grow with the
+        batch."""
+        chunks = [workbooks[start: start + self.chunk]
+                  for start in range(0, len(workbooks), self.chunk)]
         seen: dict[str, tuple[Path, str]] = {}
         converting = InFlight()
-        try:
-            for start in range(0, len(workbooks), self.chunk):
-                done: list[BuildOutcome] = []
-                planned = self._prepare_chunk(workbooks[start: start + self.chunk], staging,
-                                              seen, done, report, step)
-                converting.add(planned, self._start_conversion(planned))
-                for chunk, futures in converting.due(keep=1):
-                    done += self._finish_chunk(chunk, futures, report, step)
-                yield from done
-            for chunk, futures in converting.due(keep=0):
-                yield from self._finish_chunk(chunk, futures, report, step)
-        except BaseException as exc:
-            if not isinstance(exc, Exception) and self._converter is not None:
-                self._converter.abort()  # Ctrl-C: stop LibreOffice now, not after the batch
-            converting.cancel()  # nothing more is converted into a staging folder going away
-            raise
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="reader") as reading:
+            reads = [reading.submit(self._read_chunk, chunk) for chunk in chunks[:1]]
+            try:
+                for index, chunk in enumerate(chunks):
+                    read = reads.pop().result()
+                    if index + 1 < len(chunks):  # read the next while this one is worked on
+                        reads.append(reading.submit(self._read_chunk, chunks[index + 1]))
+                    done: list[BuildOutcome] = []
+                    planned = self._prepare_chunk(chunk, read, staging, seen, done, report,
+                                                  step)
+                    converting.add(planned, *self._start_conversion(planned))
+                    for chunk_planned, futures in converting.due(keep=1):
+                        done += self._finish_chunk(chunk_planned, futures, report, step)
+                    yield from done
+                for chunk_planned, futures in converting.due(keep=0):
+                    yield from self._finish_chunk(chunk_planned, futures, report, step)
+            except BaseException as exc:
+                if not isinstance(exc, Exception) and self._converter is not None:
+                    self._converter.abort()  # Ctrl-C: stop LibreOffice now
+                for future in reads:
+                    future.cancel()
+                converting.cancel()  # nothing more converted into a staging folder going away
+                raise
+
+    def _read_chunk(self, workbooks: Sequence[Path]
+                    ) -> dict[Path, tuple[ReadResult, str] | str]:
+        """What was read from each workbook and its content hash, or why it was not."""
+        found: dict[Path, tuple[ReadResult, str] | str] = {}
+        digests: dict[Path, str] = {}
+        for workbook in workbooks:
+            try:
+                digests[workbook] = sha256_file(workbook)
+            except OSError as exc:
+                found[workbook] = f"cannot read {workbook.name}: {exc.strerror}"
+        readable = list(digests)
+        for workbook, result in zip(readable, self.read(readable), strict=True):
+            found[workbook] = (result, digests[workbook])
+        return found
 
     def _finish_chunk(self, planned: list[PlannedVersion],
-                      futures: list[Future[Conversion]] | None,
+                      futures: list[Future[None]] | None,
                       report: Callable[[BuildOutcome], None],
                       step: Callable[[int], None]) -> list[BuildOutcome]:
         done = []
         for index, plan in enumerate(planned):
             if futures is not None:
-                self._take_conversion(plan, futures[index].result())
+                futures[index].result()  # converted and stamped (or failed: plan.outcome)
             outcome = plan.outcome or self._publish(plan)
             step(1)
             report(outcome)
             done.append(outcome)
         return done
 
-    def _prepare_chunk(self, workbooks: Sequence[Path], staging: Path,
-                       seen: dict[str, tuple[Path, str]], done: list[BuildOutcome],
-                       report: Callable[[BuildOutcome], None],
+    def _prepare_chunk(self, workbooks: Sequence[Path],
+                       read: dict[Path, tuple[ReadResult, str] | str],
+                       staging: Path, seen: dict[str, tuple[Path, str]],
+                       done: list[BuildOutcome], report: Callable[[BuildOutcome], None],
                        step: Callable[[int], None]) -> list[PlannedVersion]:
-        """Read and decide each workbook; render the DOCX of each new version (returned).
-        Workbooks that need no PDF are finished here, into `done`."""
+        """Decide each workbook; render the DOCX of each new version (returned). Workbooks
+        that need no PDF are finished here, into `done`."""
         def finished(outcome: BuildOutcome, steps_left: int) -> None:
             step(steps_left)
             done.append(outcome)
             report(outcome)
 
-        digests: dict[Path, str] = {}
-        for workbook in workbooks:
-            try:
-                digests[workbook] = sha256_file(workbook)
-            except OSError as exc:
-                finished(BuildOutcome(workbook, FAILED, message=f"cannot read "
-                                      f"{workbook.name}: {exc.strerror}"), STEPS_PER_WORKBOOK)
-        readable = [workbook for workbook in workbooks if workbook in digests]
         planned: list[PlannedVersion] = []
-        for workbook, result in zip(readable, self.read(readable), strict=True):
+        for workbook in workbooks:
+            if isinstance(read[workbook], str):
+                finished(BuildOutcome(workbook, FAILED, message=str(read[workbook])),
+                         STEPS_PER_WORKBOOK)
+                continue
+            result, digest = read[workbook]
             step(1)
             try:
-                outcome, plan = self._prepare(result, digests[workbook], staging, seen)
+                outcome, plan = self._prepare(result, digest, staging, seen)
             except (TemplateError, ConversionError):
                 raise  # the template or LibreOffice: every plan would fail the same way
             except Exception as exc:  # one household's failure must not stop the batch
@@ -221,6 +245,9 @@ class Builder(PlanStages):
         if self._reader is not None:
             self._reader.close()
             self._reader = None
+        if self._stamper is not None:
+            self._stamper.shutdown(wait=True)
+            self._stamper = None
         if self._owns_converter and self._converter is not None:
             self._converter.close()  # waits until its LibreOffice processes are gone
             self._converter = None

@@ -13,8 +13,9 @@ import logging
 import shutil
 from collections import deque
 from collections.abc import Iterator
-from concurrent.futures import Future, wait
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from pathlib import Path
+from typing import Any
 
 from .config import Config
 from .errors import NEARLY_FULL_BYTES, DiskFull
@@ -36,31 +37,35 @@ from .restore import same_layout
 log = logging.getLogger(__name__)
 
 
+Futures = list[Future[Any]]
+
+
 class InFlight:
-    """Chunks whose PDFs are being made, oldest first."""
+    """Chunks whose PDFs are being made, oldest first: each chunk's plans, the futures of
+    their conversions, and of their conversion and stamping both (what the chunk waits
+    for)."""
 
     def __init__(self) -> None:
-        self._chunks: deque[tuple[list[PlannedVersion], list[Future[Conversion]] | None]] = \
-            deque()
+        self._chunks: deque[tuple[list[PlannedVersion], Futures, Futures | None]] = deque()
 
-    def add(self, planned: list[PlannedVersion],
-            futures: list[Future[Conversion]] | None) -> None:
-        self._chunks.append((planned, futures))
+    def add(self, planned: list[PlannedVersion], conversions: Futures,
+            finished: Futures | None) -> None:
+        self._chunks.append((planned, conversions, finished))
 
-    def due(self, *, keep: int
-            ) -> Iterator[tuple[list[PlannedVersion], list[Future[Conversion]] | None]]:
-        """The chunks to finish now, oldest first: all but the newest `keep`, and any whose
-        PDFs are all made already."""
+    def due(self, *, keep: int) -> Iterator[tuple[list[PlannedVersion], Futures | None]]:
+        """The chunks to finish now, oldest first: all but the newest `keep`, and any that
+        is finished already."""
         while self._chunks and (len(self._chunks) > keep or all(
-                future.done() for future in self._chunks[0][1] or ())):
-            yield self._chunks.popleft()
+                future.done() for future in self._chunks[0][2] or ())):
+            planned, _, finished = self._chunks.popleft()
+            yield planned, finished
 
     def cancel(self) -> None:
-        """Drop conversions not started; wait for those running (each has a timeout)."""
+        """Drop conversions not started; wait for what is running (each has a timeout)."""
         running = []
         while self._chunks:
-            _, futures = self._chunks.popleft()
-            for future in futures or ():
+            _, conversions, finished = self._chunks.popleft()
+            for future in [*conversions, *(finished or ())]:
                 if not future.cancel():
                     running.append(future)
         wait(running)
@@ -73,6 +78,7 @@ class PlanStages:
     registry: Registry
     pdf: bool
     _converter: Converter | None
+    _stamper: ThreadPoolExecutor | None
     convert_settings: ConvertSettings
     secret: bytes | None
 
@@ -85,16 +91,25 @@ class PlanStages:
 
     # -- stage 2: convert (in other processes, while the next chunk is rendered) -------
     def _start_conversion(self, planned: list[PlannedVersion]
-                          ) -> list[Future[Conversion]] | None:
+                          ) -> tuple[Futures, Futures | None]:
+        """Start converting; returns the conversions' futures and, for each plan, the
+        future of its conversion and stamping both."""
         if not self.pdf or not planned:
-            return None
+            return [], None
         if self._converter is None:  # opened at the first PDF: a batch of unchanged
             self._converter = open_converter(  # workbooks starts no LibreOffice
                 self.convert_settings, converter_profiles(self.config))
-        return self._converter.submit([plan.staged_docx for plan in planned])
+        if self._stamper is None:
+            # One thread: pdfium, which measures the layout, is not thread-safe.
+            self._stamper = ThreadPoolExecutor(max_workers=1, thread_name_prefix="stamper")
+        conversions = self._converter.submit([plan.staged_docx for plan in planned])
+        return conversions, [self._stamper.submit(self._take_conversion, plan, conversion)
+                             for plan, conversion in zip(planned, conversions, strict=True)]
 
-    def _take_conversion(self, plan: PlannedVersion, conversion: Conversion) -> None:
-        """The PDF is made (or not): stamp it, or say why the plan failed."""
+    def _take_conversion(self, plan: PlannedVersion, converting: Future[Conversion]) -> None:
+        """Once the PDF is made (or not): stamp it, or say why the plan failed. Runs in the
+        stamper thread, and so writes nothing but the staged PDF."""
+        conversion = converting.result()
         if conversion.pdf is None:
             if shutil.disk_usage(plan.staged_docx.parent).free < NEARLY_FULL_BYTES:
                 raise DiskFull.at(self.config.output_dir)  # LibreOffice only says "exit 77"

@@ -29,14 +29,13 @@ from pipeline.errors import ExitCode, RegistryUnavailable
 from pipeline.outputs import ORPHANS, plan_file
 from pipeline.recover import recover_output
 from pipeline.registry import Registry, events, plan_versions, registry_for
-from pipeline.render.soffice import Conversion
 
 SUPPORTPLAN = str(Path(sys.executable).with_name("supportplan"))
 
 
-def finished(conversion: Conversion) -> Future[Conversion]:
-    future: Future[Conversion] = Future()
-    future.set_result(conversion)
+def finished(result: None) -> Future[None]:
+    future: Future[None] = Future()
+    future.set_result(result)
     return future
 
 
@@ -159,9 +158,8 @@ def test_a_failure_while_publishing_undoes_its_own_files(
 
     monkeypatch.setattr(pipeline.stages, "publish", second_file_fails)
     # pdf=False publishes one file; let the "PDF" be a copy of the Word file.
-    monkeypatch.setattr(pipeline.stages.PlanStages, "_start_conversion", lambda self, planned: [
-        finished(Conversion(plan.staged_docx, plan.staged_docx)) for plan in planned])
-    monkeypatch.setattr(pipeline.stages.PlanStages, "_stamp", lambda *_args: None)
+    monkeypatch.setattr(pipeline.stages.PlanStages, "_start_conversion", lambda self, planned: (
+        [], [finished(setattr(plan, "staged_pdf", plan.staged_docx)) for plan in planned]))
     demo = edited(valid_household())
     demo.steps[0]["we_will"] = "Something new"
     resave(path, demo)

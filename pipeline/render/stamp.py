@@ -161,6 +161,11 @@ def _border_around(ink: np.ndarray, x: int, y: int) -> tuple[int, int, int, int]
     return x0, y0, x1, y1
 
 
+def _char(raw: object, index: int) -> str:
+    code = pdfium_c.FPDFText_GetUnicode(raw, index)
+    return "\ufffd" if code == 0 or 0xD800 <= code <= 0xDFFF else chr(code)
+
+
 def measure_layout(pdf_path: Path, step_ids: Sequence[str],
                    signers: Sequence[Signer]) -> list[PageLayout]:
     """Tick boxes (one glyph per step, in step order) and signature boxes (one per signer,
@@ -174,13 +179,11 @@ def measure_layout(pdf_path: Path, step_ids: Sequence[str],
             width_pt, height_pt = page.get_size()
             pages.append(PageLayout(number, width_pt * PT_TO_MM, height_pt * PT_TO_MM))
             textpage = page.get_textpage()
-            text = textpage.get_text_range()
-            # get_text_range may insert characters, so map through char indices instead.
-            # One string position per pdfium index: characters beyond 16 bits (emoji) come
-            # back as two indices with empty text, which would shift every later position.
-            chars = "".join(part if len(part) == 1 else "\ufffd" for part in (
-                textpage.get_text_range(i, 1) for i in range(textpage.count_chars())))
-            del text
+            # One string position per pdfium char index (never get_text_range, which may
+            # insert characters): a character beyond 16 bits (emoji) takes two indices, each
+            # half of it shown as U+FFFD. One call per character, no text buffers: this was
+            # most of the time a plan takes to measure.
+            chars = "".join(_char(textpage.raw, i) for i in range(textpage.count_chars()))
             for index, char in enumerate(chars):
                 if char == TICK_GLYPH:
                     ticks.append((number, _char_bbox(textpage, index, height_pt)))

@@ -50,6 +50,10 @@ def find_uno_python(configured: str = "") -> Path | None:
     return None
 
 
+def _lock_file(document: Path) -> Path:
+    return document.with_name(f".~lock.{document.name}#")
+
+
 class _Bridge:
     """One soffice listener plus its bridge process, in their own process group."""
 
@@ -67,6 +71,7 @@ class _Bridge:
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
             start_new_session=True)
         self.documents = 0
+        self.broken = False
         self._buffer = b""
         try:
             ready = self._read_reply(start_timeout + 5)
@@ -79,7 +84,9 @@ class _Bridge:
 
     @property
     def alive(self) -> bool:
-        return self.process.poll() is None
+        # `broken`: killed after a failure, and perhaps not gone yet (a killed process
+        # takes a moment to exit, and must never be handed the next document meanwhile).
+        return not self.broken and self.process.poll() is None
 
     def _read_reply(self, timeout: float) -> dict[str, object]:
         assert self.process.stdout is not None
@@ -102,6 +109,10 @@ class _Bridge:
     def convert(self, source: Path, timeout: float, options: PdfOptions) -> Conversion:
         target = source.with_suffix(".pdf")
         assert self.process.stdin is not None
+        # What a converter killed mid-document leaves: half a PDF, and the lock file that
+        # makes LibreOffice refuse to write that PDF again ("Abort Code 27").
+        for leftover in (target, _lock_file(target), _lock_file(source)):
+            leftover.unlink(missing_ok=True)
         try:
             self.process.stdin.write((json.dumps({
                 "source": str(source), "target": str(target),
@@ -109,6 +120,7 @@ class _Bridge:
             self.process.stdin.flush()
             reply = self._read_reply(timeout)
         except (OSError, ConversionError, ValueError) as exc:
+            self.broken = True
             self.kill()  # hung or dead: never reuse a converter in an unknown state
             message = str(exc) if isinstance(exc, ConversionError) else \
                 "the LibreOffice converter stopped unexpectedly"
