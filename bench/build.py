@@ -175,7 +175,8 @@ def cli_build(config: Config, jobs: int | None) -> tuple[float, Peak]:
 
 
 def stage_times(config: Config) -> tuple[float, dict[str, float]]:
-    """An in-process build with the main thread's stages timed (default jobs)."""
+    """An in-process build with its stages timed (default jobs): the main thread's, and
+    stamping, which has a thread of its own."""
     spent: dict[str, float] = {}
     builder = Builder(config)
 
@@ -190,7 +191,7 @@ def stage_times(config: Config) -> tuple[float, dict[str, float]]:
 
     for name, attribute in (("read (child processes)", "read"),
                             ("decide and render DOCX", "_render"),
-                            ("stamp and measure layout", "_stamp"),
+                            ("stamp, measure (own thread)", "_stamp"),
                             ("publish and record", "_publish"),
                             ("finish chunks (incl. waits)", "_finish_chunk")):
         setattr(builder, attribute, timing(name, getattr(builder, attribute)))
@@ -199,8 +200,7 @@ def stage_times(config: Config) -> tuple[float, dict[str, float]]:
     finally:
         builder.close()
     finishing = spent.pop("finish chunks (incl. waits)", 0.0)
-    spent["waiting for PDFs"] = finishing - spent.get("stamp and measure layout", 0.0) \
-        - spent.get("publish and record", 0.0)
+    spent["waiting for PDFs"] = finishing - spent.get("publish and record", 0.0)
     return total, spent
 
 
@@ -333,7 +333,7 @@ def main() -> None:
 
         config = workspace_with(folder / "stages", workbooks)
         total, spent = stage_times(config)
-        notes.append(f"in-process build, {jobs} jobs: {total:.1f} s; main thread spent:")
+        notes.append(f"in-process build, {jobs} jobs: {total:.1f} s; time spent in:")
         notes += [f"    {name:<28}{value:6.1f} s ({value / n * 1000:.0f} ms/plan)"
                   for name, value in spent.items()]
 

@@ -178,6 +178,20 @@ class _CompiledOnce(Environment):
 _JINJA = _CompiledOnce()
 
 
+@lru_cache(maxsize=32)
+def _patched(src_xml: str) -> str:
+    return DocxTemplate.patch_xml(None, src_xml)  # type: ignore[arg-type]  # uses no state
+
+
+class _Template(DocxTemplate):
+    """docxtpl's clean-up of the template's XML before Jinja sees it (dozens of regular
+    expressions over every part) done once per template, not once per plan: the same
+    template always gives the same result."""
+
+    def patch_xml(self, src_xml: str) -> str:
+        return _patched(src_xml)
+
+
 @lru_cache(maxsize=4)
 def _template_bytes(path: Path, mtime_ns: int) -> bytes:
     return path.read_bytes()
@@ -196,7 +210,7 @@ def render_docx(template: Path, context: dict[str, Any], target: Path, *,
         raise TemplateError(f"{template}: the Word template cannot be read ({exc.strerror}). "
                             "Check [paths] template in config.toml, or run `supportplan "
                             "init` to get a fresh one.") from exc
-    document = DocxTemplate(io.BytesIO(data))
+    document = _Template(io.BytesIO(data))
     context = {**context, "word_copy": word_copy or word_copy_code is not None,
                "word_copy_code": InlineImage(document, io.BytesIO(word_copy_code),
                                              width=Mm(WORD_COPY_CODE_MM))

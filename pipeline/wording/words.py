@@ -33,7 +33,7 @@ from ..model import (
     STATUSES,
     WHOLE_HOUSEHOLD,
 )
-from .catalogue import Catalogues
+from .catalogue import Catalogues, Lookup
 from .languages import ENGLISH, Language, display_name
 
 GLOSS_SEPARATOR = " · "
@@ -92,6 +92,10 @@ class Words:
         self.language = plan.language
         self.english_language = Language(ENGLISH)
         self.fallbacks: set[str] = set()  # keys shown in English for want of a translation
+        # Each string looked up once per plan (a plan uses each many times, and a lookup
+        # checks the catalogue files on disk); a new plan's Words sees edited catalogues.
+        self._found: dict[str, Lookup] = {}
+        self._english: dict[str, str] = {}
 
     # -- dates and values ------------------------------------------------------------------
     @staticmethod
@@ -138,14 +142,19 @@ class Words:
 
     def text(self, key: str, **values: Value) -> str:
         """`key` in the plan's language."""
-        found = self.catalogues.lookup(self.language.code, key)
+        found = self._found.get(key)
+        if found is None:
+            found = self._found[key] = self.catalogues.lookup(self.language.code, key)
         if not found.translated:
             self.fallbacks.add(key)
         return self._fill(found.text, self.language if found.translated
                           else self.english_language, values)
 
     def english(self, key: str, **values: Value) -> str:
-        return self._fill(self.catalogues.english(key), self.english_language, values)
+        english = self._english.get(key)
+        if english is None:
+            english = self._english[key] = self.catalogues.english(key)
+        return self._fill(english, self.english_language, values)
 
     def both(self, key: str, **values: Value) -> str:
         """"the plan's language · English" when bilingual, else the plan's language."""
