@@ -14,6 +14,7 @@ results come out while the rest of a big batch is still being worked on. For eac
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import shutil
 import uuid
@@ -79,6 +80,7 @@ class Builder(PlanStages):
         self._converter = converter
         self._owns_converter = converter is None
         self._stamper: ThreadPoolExecutor | None = None  # started with the first conversion
+        self._opening: Future[Converter] | None = None  # the converter, starting
         self.convert_settings = ConvertSettings.from_config(config, jobs=jobs)
         self.registry = registry or registry_for(config)
         self.pdf = pdf
@@ -183,20 +185,6 @@ class Builder(PlanStages):
             found[workbook] = (result, digests[workbook])
         return found
 
-    def _finish_chunk(self, planned: list[PlannedVersion],
-                      futures: list[Future[None]] | None,
-                      report: Callable[[BuildOutcome], None],
-                      step: Callable[[int], None]) -> list[BuildOutcome]:
-        done = []
-        for index, plan in enumerate(planned):
-            if futures is not None:
-                futures[index].result()  # converted and stamped (or failed: plan.outcome)
-            outcome = plan.outcome or self._publish(plan)
-            step(1)
-            report(outcome)
-            done.append(outcome)
-        return done
-
     def _prepare_chunk(self, workbooks: Sequence[Path],
                        read: dict[Path, tuple[ReadResult, str] | str],
                        staging: Path, seen: dict[str, tuple[Path, str]],
@@ -232,6 +220,7 @@ class Builder(PlanStages):
             else:
                 step(1)
                 planned.append(plan)
+                self._open_converter_soon()
         return planned
 
     # -- stage 1: read, decide, render DOCX ------------------------------------------
@@ -248,6 +237,10 @@ class Builder(PlanStages):
         if self._stamper is not None:
             self._stamper.shutdown(wait=True)
             self._stamper = None
+        if self._opening is not None and self._converter is None:
+            with contextlib.suppress(Exception):  # reported where it was awaited, if it was
+                self._converter = self._opening.result()
+        self._opening = None
         if self._owns_converter and self._converter is not None:
             self._converter.close()  # waits until its LibreOffice processes are gone
             self._converter = None

@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import shutil
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from pathlib import Path
 from typing import Any
@@ -38,6 +38,8 @@ log = logging.getLogger(__name__)
 
 
 Futures = list[Future[Any]]
+# Starts converters while the build goes on (one at a time; threads end when idle).
+_BACKGROUND = ThreadPoolExecutor(max_workers=1, thread_name_prefix="converter-start")
 
 
 class InFlight:
@@ -79,6 +81,7 @@ class PlanStages:
     pdf: bool
     _converter: Converter | None
     _stamper: ThreadPoolExecutor | None
+    _opening: Future[Converter] | None
     convert_settings: ConvertSettings
     secret: bytes | None
 
@@ -96,15 +99,24 @@ class PlanStages:
         future of its conversion and stamping both."""
         if not self.pdf or not planned:
             return [], None
-        if self._converter is None:  # opened at the first PDF: a batch of unchanged
-            self._converter = open_converter(  # workbooks starts no LibreOffice
-                self.convert_settings, converter_profiles(self.config))
+        if self._converter is None:
+            self._open_converter_soon()
+            assert self._opening is not None
+            self._converter = self._opening.result()
         if self._stamper is None:
             # One thread: pdfium, which measures the layout, is not thread-safe.
             self._stamper = ThreadPoolExecutor(max_workers=1, thread_name_prefix="stamper")
         conversions = self._converter.submit([plan.staged_docx for plan in planned])
         return conversions, [self._stamper.submit(self._take_conversion, plan, conversion)
                              for plan, conversion in zip(planned, conversions, strict=True)]
+
+    def _open_converter_soon(self) -> None:
+        """Start the converters in the background, at the first plan that needs a PDF: they
+        warm up while the rest of its chunk is rendered (a batch of unchanged workbooks
+        starts no LibreOffice)."""
+        if self.pdf and self._converter is None and self._opening is None:
+            self._opening = _BACKGROUND.submit(open_converter, self.convert_settings,
+                                               converter_profiles(self.config))
 
     def _take_conversion(self, plan: PlannedVersion, converting: Future[Conversion]) -> None:
         """Once the PDF is made (or not): stamp it, or say why the plan failed. Runs in the
@@ -119,6 +131,20 @@ class PlanStages:
         plan.staged_pdf = conversion.pdf
         if self.secret is not None:
             self._stamp(plan, conversion.pdf, self.secret)
+
+    def _finish_chunk(self, planned: list[PlannedVersion],
+                      futures: list[Future[None]] | None,
+                      report: Callable[[BuildOutcome], None],
+                      step: Callable[[int], None]) -> list[BuildOutcome]:
+        done = []
+        for index, plan in enumerate(planned):
+            if futures is not None:
+                futures[index].result()  # converted and stamped, or plan.outcome says why not
+            outcome = plan.outcome or self._publish(plan)
+            step(1)
+            report(outcome)
+            done.append(outcome)
+        return done
 
     # -- stage 3: stamp ----------------------------------------------------------------
     def _stamp(self, plan: PlannedVersion, pdf: Path, secret: bytes) -> None:
