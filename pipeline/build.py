@@ -68,6 +68,8 @@ from .wording.settings import LanguageSettings
 
 log = logging.getLogger(__name__)
 
+IN_FLIGHT = 3  # chunks rendered and not yet published: slack for converters and stamping
+
 class Builder(PlanStages):
     """Holds what a batch shares: config, registry, template, LibreOffice."""
 
@@ -82,6 +84,10 @@ class Builder(PlanStages):
         self._stamper: ThreadPoolExecutor | None = None  # started with the first conversion
         self._opening: Future[Converter] | None = None  # the converter, starting
         self.convert_settings = ConvertSettings.from_config(config, jobs=jobs)
+        # Workbooks handled together. Warm converters take documents one by one, so small
+        # chunks start them sooner; a cold LibreOffice start is paid once per chunk.
+        self.chunk = (2 * self.convert_settings.jobs if self.convert_settings.warm
+                      else max(1, int(config.get("pdf", "batch_size"))))
         self.registry = registry or registry_for(config)
         self.pdf = pdf
         # Stamping (page codes, corner marks, measured boxes) needs the workspace's secret.
@@ -92,7 +98,6 @@ class Builder(PlanStages):
         self.languages = LanguageSettings.from_config(config)
         self.large_print = bool(config.get("plan", "large_print"))
         self.read_options = ReadOptions.from_config(config)
-        self.chunk = max(1, int(config.get("pdf", "batch_size")))
         # References whose new version may share no member with the last (see safeguards).
         self.same_household = {case_key(reference) for reference in same_household}
         self._reader: IsolatedReader | None = None
@@ -140,8 +145,8 @@ class Builder(PlanStages):
         """The stages overlapped, in chunks: while the converters make the PDFs of one chunk
         (and a helper thread stamps them), this thread decides and renders the next, whose
         workbooks are read meanwhile, then publishes the first. Registry writes stay in this
-        one thread; at most two chunks are in flight, so memory does not grow with the
-        batch."""
+        one thread; at most IN_FLIGHT chunks are in flight, so memory does not grow with
+        the batch."""
         chunks = [workbooks[start: start + self.chunk]
                   for start in range(0, len(workbooks), self.chunk)]
         seen: dict[str, tuple[Path, str]] = {}
@@ -157,7 +162,7 @@ class Builder(PlanStages):
                     planned = self._prepare_chunk(chunk, read, staging, seen, done, report,
                                                   step)
                     converting.add(planned, *self._start_conversion(planned))
-                    for chunk_planned, futures in converting.due(keep=1):
+                    for chunk_planned, futures in converting.due(keep=IN_FLIGHT - 1):
                         done += self._finish_chunk(chunk_planned, futures, report, step)
                     yield from done
                 for chunk_planned, futures in converting.due(keep=0):

@@ -14,7 +14,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
-from conftest import valid_household, write_household
+from conftest import outputs_agree_with_registry, valid_household, write_household
 from docx import Document
 from sqlalchemy import select
 
@@ -206,3 +206,29 @@ def test_no_libreoffice_is_left_running_after_a_build(workspace: Config) -> None
     assert seen, "the build never started LibreOffice"
     assert libreoffice_using(workspace.output_dir) == []
     assert not any((workspace.output_dir / ".converters").iterdir())
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("warm", [True, False], ids=["warm", "cold"])
+def test_ctrl_c_stops_libreoffice_at_once_and_publishes_nothing_half_made(
+        workspace: Config, warm: bool) -> None:
+    (workspace.root / "config.toml").write_text(
+        f"[convert]\nwarm = {'true' if warm else 'false'}\n[pdf]\nbatch_size = 3\n")
+    for index in range(8):
+        synthetic_household(index, steps=6).write(workspace.intake_dir / f"HH-{index:05d}.xlsx")
+    build = subprocess.Popen([SUPPORTPLAN, "build", "--jobs", "2"], cwd=workspace.root,
+                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 120
+    while not libreoffice_using(workspace.output_dir / ".converters"):
+        assert build.poll() is None and time.monotonic() < deadline, "no LibreOffice started"
+        time.sleep(0.02)
+    time.sleep(1.0)  # converting now
+    build.send_signal(signal.SIGINT)
+    started = time.monotonic()
+    build.communicate(timeout=60)
+    assert time.monotonic() - started < 20  # not after the batch
+    assert build.returncode != 0
+    assert libreoffice_using(workspace.output_dir) == []
+    registry = registry_for(load_config(workspace.root / "config.toml"))
+    assert registry.pending_versions() == []
+    outputs_agree_with_registry(workspace, registry)

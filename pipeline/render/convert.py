@@ -31,7 +31,15 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from ..config import Config, default_values
-from .soffice import TAGGED_PDF, Conversion, ConversionError, PdfOptions, convert_many, find_soffice
+from .soffice import (
+    TAGGED_PDF,
+    Conversion,
+    ConversionError,
+    PdfOptions,
+    convert_many,
+    find_soffice,
+    stop_running,
+)
 from .warm import WarmConverterPool, find_uno_python
 
 log = logging.getLogger(__name__)
@@ -149,6 +157,7 @@ class ColdConverter:
         self._background = ThreadPoolExecutor(max_workers=1,
                                               thread_name_prefix="cold-converter")
         self._lock = threading.Lock()
+        self._stopping = False
 
     def submit(self, sources: Sequence[Path]) -> list[Future[Conversion]]:
         futures: list[Future[Conversion]] = [Future() for _ in sources]
@@ -158,6 +167,11 @@ class ColdConverter:
             future.set_running_or_notify_cancel()
 
         def run() -> None:
+            if self._stopping:
+                for future, source in zip(futures, sources, strict=True):
+                    future.set_result(Conversion(source, None, "conversion abandoned: the "
+                                                 "converters are stopping"))
+                return
             try:
                 results = convert_many(sources, soffice=self.soffice, timeout=self.timeout,
                                        workers=self.jobs, batch_size=self.batch_size,
@@ -173,8 +187,8 @@ class ColdConverter:
         return futures
 
     def abort(self) -> None:
-        """Nothing to do: each batch's LibreOffice is stopped by its own timeout, and a
-        killed build's by the next (soffice.reap_abandoned)."""
+        stop_running()  # the batch's conversions fail at once; none is started again
+        self._stopping = True
 
     def close(self) -> None:
         self._background.shutdown(wait=True)

@@ -125,9 +125,27 @@ def _processes_using(folder: Path) -> list[int]:
     return found
 
 
+# LibreOffice processes converting now, so that Ctrl-C can stop those started from other
+# threads (render/convert.py runs batches in the background).
+_RUNNING: set[subprocess.Popen[str]] = set()
+_STOPPING = threading.Event()
+
+
+def stop_running() -> None:
+    """Kill every LibreOffice this process is running (its whole process group) and start
+    no more: for a process that is stopping (Ctrl-C, SIGTERM)."""
+    _STOPPING.set()
+    for process in list(_RUNNING):
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(process.pid, signal.SIGKILL)
+
+
 def _run(args: list[str], timeout: float) -> subprocess.CompletedProcess[str]:
+    if _STOPPING.is_set():
+        raise ConversionError("conversion abandoned: the converters are stopping")
     process = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                                start_new_session=True, stdin=subprocess.DEVNULL)
+    _RUNNING.add(process)
     # Say so when LibreOffice is slow, rather than going quiet until the timeout.
     slow = threading.Timer(min(30.0, timeout / 3), log.warning, args=(
         "LibreOffice has been converting for %.0f seconds (plans usually take a few); it "
@@ -147,6 +165,7 @@ def _run(args: list[str], timeout: float) -> subprocess.CompletedProcess[str]:
         raise
     finally:
         slow.cancel()
+        _RUNNING.discard(process)
     return subprocess.CompletedProcess(args, process.returncode, stdout, stderr)
 
 
