@@ -23,7 +23,16 @@ from pipeline.printed import PageLayout
 from pipeline.reconcile.align import identify
 from pipeline.reconcile.read import PageReader
 from pipeline.reconcile.run import Reconciler, read_settings, reconcile_paths
-from pipeline.reconcile.synth import Degrade, degrade, draw_page, random_degrade, render_page
+from pipeline.reconcile.synth import (
+    Degrade,
+    Originals,
+    degrade,
+    draw_page,
+    found,
+    make_scan,
+    random_degrade,
+    render_page,
+)
 from pipeline.registry import Registry, page_layouts, registry_for
 from pipeline.workspace import init_workspace
 
@@ -251,3 +260,25 @@ def test_strike_throughs_are_reported_where_they_are_and_clean_pages_have_none(
                                p_ticked=0.0, p_strike=0.0)
         assert read(clean).marks == [], degradation
     registry.close()
+
+
+@pytest.mark.parametrize("condition", ["stamp", "coffee"])
+def test_stamps_rings_and_dates_are_not_changes_to_the_plan(plan, condition: str) -> None:  # noqa: ANN001
+    config, pdf, layouts = plan
+    registry = registry_for(config)
+    reader = reader_for(config, registry)
+    originals = Originals(str(pdf))
+    noise_seen = 0
+    for seed in range(4):
+        layout = layouts[seed % len(layouts)]
+        scan, truth = make_scan(condition, originals, layout, seed)
+        marks = reader.read(scan, file=f"{condition}-{seed}", page_index=0).result.marks
+        noise = [item for item in truth.noise if item.kind in ("stamp", "ring", "date")]
+        noise_seen += len(noise)
+        for item in noise:  # what lies on the stamp or ring is only ever real writing
+            for mark in marks:
+                assert not found(item.bbox, mark.bbox, margin=0.0) or any(
+                    found(real.bbox, mark.bbox) for real in truth.marks), (
+                    condition, seed, item, mark)
+    registry.close()
+    assert noise_seen >= 4  # the condition put its stamps or rings on these pages

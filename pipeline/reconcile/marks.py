@@ -18,6 +18,7 @@ from .ink import STRONG_INK, drop_printing_residue, drop_specks, grow, pen_ink, 
 EDGE_MM = 4.0  # the scan's own edge (shadows, cropped paper) is not handwriting
 MIN_MARK_MM = 5.0  # shorter than this: specks, not writing
 MIN_STROKE_MM = 2.5  # writing has at least one stroke this long before strokes are joined
+FRAME_INK = 0.15  # darkness: a pale stamp's ink, well above paper noise
 NOTE = "note"
 STRIKE = "strike-through"
 
@@ -87,12 +88,14 @@ class Frames:
         return cv2.resize(window, (shape[1], shape[0]), interpolation=cv2.INTER_NEAREST) > 0
 
 
-def find_frames(ink: np.ndarray, px: float) -> Frames:
+def find_frames(dark: np.ndarray, original: np.ndarray, px: float) -> Frames:
     """Stamps and coffee rings: every large outline (a frame, round or square) that the ink
     follows most of the way round. Everything inside belongs to the stamp or the ring (the
     stamp's own lettering included); handwriting has no such outline. Ink within 8 mm is
     taken together, so a faded ring in pieces, or one broken where it crosses printed
     text, still counts."""
+    # stamps are often pale (and fade unevenly): any ink above the paper's noise counts
+    ink = drop_specks((dark > FRAME_INK) & ~grow(printed_ink(original), px, 0.4), px, 0.4)
     bridge = max(1, round(8.0 * px))
     closed = cv2.morphologyEx(ink.astype(np.uint8), cv2.MORPH_CLOSE,
                               np.ones((bridge, bridge), np.uint8))
