@@ -11,6 +11,7 @@ core     households, versions, steps, events (`PlanRecords`)
 paper    page layouts, scans, box readings and people's decisions (`PaperRecords`)
 reviews  the last signed version, formal review packs, weekly reviews (`ReviewRecords`)
 facts    bulk reads for the overdue rules (`FactRecords`)
+retention  households closed long ago, and removing one (`RetentionRecords`)
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from .core import PlanRecords, VersionRecord, insert_ignoring_duplicates, now, o
 from .facts import FactRecords
 from .migrate import upgrade
 from .paper import BoxRecord, KnownPage, PaperRecords, RegistryError
+from .retention import RetentionRecords
 from .reviews import ReviewPack, ReviewRecords
 from .schema import (
     box_readings,
@@ -47,7 +49,7 @@ from .schema import (
 )
 
 
-class Registry(PlanRecords, PaperRecords, ReviewRecords, FactRecords):
+class Registry(PlanRecords, PaperRecords, ReviewRecords, FactRecords, RetentionRecords):
     def __init__(self, engine: Engine, root: Path | None = None) -> None:
         self.engine = engine
         self.root = root.resolve() if root is not None else None
