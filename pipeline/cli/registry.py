@@ -88,3 +88,49 @@ def purge(ctx: click.Context, closed_before: date | None, period: str | None,
                f"{'would be' if dry_run else 'were'} purged; {result.file_count} file(s) or "
                "folder(s)" + ("." if dry_run else ", each recorded as a purge event "
                               "without personal data."))
+
+
+@main.group("registry")
+def registry_group() -> None:
+    """Registry maintenance: `registry rebuild` refills a lost registry from output/."""
+
+
+@registry_group.command()
+@common_options
+@click.pass_context
+def rebuild(ctx: click.Context) -> None:
+    """Refill an empty registry (lost, or replaced by a new one) from the plans in output/.
+
+    Records every plan file as the version it is, issuing nothing and writing nothing in
+    output/: the latest version of each household whose workbook in intake/ still says what
+    it printed gets its content, steps and page codes back, so `build` finds it unchanged
+    and signed scans of it are read. Refuses a registry that holds anything: restore that
+    from backup instead (README, "Backups").
+    """
+    from ..rebuild import rebuild_registry
+
+    config = get_config(ctx)
+    registry = registry_for(config)
+    try:
+        result = rebuild_registry(config, registry)
+    finally:
+        registry.close()
+    if not result.households:
+        click.echo(f"No plan files were found in {config.output_dir}: nothing to recover.")
+        return
+    partial = 0
+    for household in result.households:
+        for version in household.versions:
+            what = ("content, steps and signers from the workbook" if version.content_known
+                    else "its number only")
+            scans = ("scans of it are read" if version.scans_readable
+                     else "scans of it cannot be read")
+            line = f"{household.reference} v{version.version}: recovered {what}; {scans}"
+            click.echo(line + (f" ({version.note})" if version.note else ""))
+            partial += not version.scans_readable
+    count = sum(len(h.versions) for h in result.households)
+    click.echo(f"Recovered {count} version(s) of {len(result.households)} household(s); "
+               "nothing was issued. Run `supportplan build`: unchanged households stay as "
+               "they are" + (f". {partial} version(s) could only be recovered in part: "
+                             "restoring the registry from a backup recovers them whole."
+                             if partial else "."))
