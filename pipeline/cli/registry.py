@@ -91,6 +91,7 @@ def purge(ctx: click.Context, closed_before: date | None, period: str | None,
 
 
 @main.group("registry")
+@common_options
 def registry_group() -> None:
     """Registry maintenance: `registry rebuild` refills a lost registry from output/."""
 
