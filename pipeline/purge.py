@@ -33,6 +33,7 @@ from pathlib import Path
 
 from .config import Config
 from .errors import SettingsError
+from .files import sha256_file
 from .outputs import ORPHANS, build_lock
 from .registry import Registry
 from .registry.retention import ClosedHousehold, HouseholdRecords
@@ -83,6 +84,7 @@ class PurgeResult:
     dry_run: bool
     households: list[PurgedHousehold] = field(default_factory=list)
     shared_files: list[Path] = field(default_factory=list)  # reports and e-mails removed
+    skipped: list[tuple[str, str]] = field(default_factory=list)  # (reference, why)
 
     @property
     def file_count(self) -> int:
@@ -94,7 +96,12 @@ def purge(config: Config, registry: Registry, cutoff: date, *, dry_run: bool = F
     """Remove (or with `dry_run` list) every household closed before `cutoff`."""
     result = PurgeResult(cutoff, dry_run)
     with build_lock(config.output_dir):
-        closed = registry.closed_before(cutoff)
+        closed = []
+        for household in registry.closed_before(cutoff):
+            if (why := _edited_since(config, registry, household)) is not None:
+                result.skipped.append((household.reference, why))
+            else:
+                closed.append(household)
         references = {household.reference for household in closed}
         for household in closed:
             records = registry.household_records(household.reference, references)
@@ -106,6 +113,23 @@ def purge(config: Config, registry: Registry, cutoff: date, *, dry_run: bool = F
                 for path in result.shared_files:
                     path.unlink(missing_ok=True)
     return result
+
+
+def _edited_since(config: Config, registry: Registry, household: ClosedHousehold
+                  ) -> str | None:
+    """Why not to purge a household whose workbook was saved since it was last built: the
+    registry's closing date may be out of date (support reopened, the date corrected)."""
+    stored = household.workbook_path
+    workbook = Path(registry.full_path(stored) or stored) if stored else \
+        config.intake_dir / f"{household.reference}.xlsx"
+    try:
+        current = sha256_file(workbook)
+    except OSError:
+        return None  # no workbook any more: the registry is all there is
+    if current == household.workbook_sha256:
+        return None
+    return (f"{workbook.name} was saved after it was last built, so its closing date may "
+            "have changed; run `supportplan build` first, then purge again")
 
 
 def _purge_one(config: Config, registry: Registry, household: ClosedHousehold,

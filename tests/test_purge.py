@@ -254,3 +254,21 @@ def test_scans_holding_only_its_pages_go_a_shared_scan_stays(workspace: Config) 
     assert "HH-OLD" not in json.dumps(rows["both.pdf"])
     assert rows_about(workspace, "HH-OPEN")["box_readings"] > 0
     assert rows_about(workspace, "HH-OLD")["box_readings"] == 0
+
+
+def test_a_workbook_saved_since_its_last_build_is_not_purged(workspace: Config) -> None:
+    three_households(workspace)
+    # support reopened: the caseworker cleared the closing date but has not built since
+    (workspace.intake_dir / "HH-OLD.xlsx").unlink()
+    write_household(workspace, valid_household("HH-OLD", plan_date=LONG_AGO))
+    before = workspace_files(workspace)
+    code, output = run(workspace, "purge")
+    assert code == 0, output
+    assert "HH-OLD: not purged: HH-OLD.xlsx was saved after it was last built" in output
+    assert "nothing to remove" in output
+    assert workspace_files(workspace) == before
+    # built, it is open again and stays
+    build_workbooks(workspace, [workspace.intake_dir], pdf=False)
+    code, output = run(workspace, "purge")
+    assert code == 0 and "nothing to remove" in output and "not purged" not in output
+    assert rows_about(workspace, "HH-OLD")["plan_versions"] == 1

@@ -70,6 +70,8 @@ def purge(ctx: click.Context, closed_before: date | None, period: str | None,
     finally:
         registry.close()
     when = cutoff.strftime("%d/%m/%Y")
+    for reference, why in result.skipped:
+        click.echo(f"{reference}: not purged: {why}", err=True)
     if not result.households:
         click.echo(f"No household was closed before {when}: nothing to remove.")
         return

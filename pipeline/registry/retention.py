@@ -37,6 +37,7 @@ class ClosedHousehold:
     reference: str
     closed_on: date
     workbook_path: str | None  # as stored (relative to the workspace when inside it)
+    workbook_sha256: str | None  # of the workbook as last built
 
 
 @dataclass
@@ -65,12 +66,13 @@ class RetentionRecords:
         """Households whose support closed before `cutoff`, oldest first."""
         with self.engine.connect() as conn:
             rows = conn.execute(select(households.c.reference, households.c.closed_on,
-                                       households.c.workbook_path)
+                                       households.c.workbook_path,
+                                       households.c.workbook_sha256)
                                 .where(households.c.closed_on.is_not(None),
                                        households.c.closed_on < cutoff)
                                 .order_by(households.c.closed_on, households.c.reference))
-            return [ClosedHousehold(row.reference, row.closed_on, row.workbook_path)
-                    for row in rows]
+            return [ClosedHousehold(row.reference, row.closed_on, row.workbook_path,
+                                    row.workbook_sha256) for row in rows]
 
     def household_records(self, reference: str, purging: set[str]) -> HouseholdRecords:
         """Everything recorded about `reference`; a scan counts as its own only when every
