@@ -21,11 +21,11 @@ the build lock, so no build can publish for a household while it is being remove
 from __future__ import annotations
 
 import email
+import io
 import logging
 import re
 import shutil
 import zipfile
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from email import policy
@@ -137,7 +137,7 @@ def _purge_one(config: Config, registry: Registry, household: ClosedHousehold,
     reference = household.reference
     files = _household_files(config, registry, household, records)
     shared = [Path(registry.full_path(path) or path)
-              for path in _archived(registry, records.shared_scans)]
+              for path in registry.archived_paths(records.shared_scans)]
     outcome = PurgedHousehold(reference, household.closed_on, records.counts, files, shared)
     if dry_run:
         return outcome
@@ -182,19 +182,6 @@ def _household_files(config: Config, registry: Registry, household: ClosedHouseh
     return found
 
 
-def _archived(registry: Registry, sha256s: Iterable[str]) -> list[str]:
-    from sqlalchemy import select
-
-    from .registry import scans
-
-    wanted = list(sha256s)
-    if not wanted:
-        return []
-    with registry.engine.connect() as conn:
-        return list(conn.execute(select(scans.c.archived_path)
-                                 .where(scans.c.sha256.in_(wanted))).scalars())
-
-
 # -- reports and queued e-mails ---------------------------------------------------------------
 def _mentioning(config: Config, references: set[str]) -> list[Path]:
     """Overdue reports (xlsx, pdf) and queued e-mails that mention any of `references`."""
@@ -230,8 +217,6 @@ def _text_of(path: Path) -> str:
 
 def _bytes_text(data: bytes, name: str) -> str:
     """The words in a report file or an e-mail part, whatever its kind."""
-    import io
-
     if data.startswith(b"PK"):  # xlsx: the cells are in the zip's XML parts
         try:
             with zipfile.ZipFile(io.BytesIO(data)) as archive:

@@ -151,7 +151,10 @@ class RetentionRecords:
         self.record_event(conn, PURGED_EVENT, reference,  # type: ignore[attr-defined]
                           removed=found.counts)
 
-    def household_known(self, reference: str) -> bool:
+    def archived_paths(self, sha256s: list[str]) -> list[str]:
+        """Where the scans with these hashes were archived (as stored)."""
+        if not sha256s:
+            return []
         with self.engine.connect() as conn:
-            return conn.execute(select(households.c.reference).where(
-                households.c.reference == reference)).first() is not None
+            return list(conn.execute(select(scans.c.archived_path)
+                                     .where(scans.c.sha256.in_(sha256s))).scalars())
