@@ -161,6 +161,12 @@ work_dpi = 150
 # Pages larger than this many megapixels are refused (a 20000x20000 image is 400).
 max_megapixels = 120.0
 
+[retention]
+# `supportplan purge` removes households closed longer than this: their workbook, plans,
+# review packs, scans, registry rows and the reports and queued e-mails that mention them.
+# A number with y (years), m (months) or d (days), e.g. "6y", "18m", "90d".
+closed_for = "6y"
+
 [watch]
 # Seconds a saved workbook must stay unchanged before it is built.
 debounce_seconds = 1.0
