@@ -34,6 +34,7 @@ from pipeline.reconcile.synth import (
     render_page,
 )
 from pipeline.registry import Registry, page_layouts, registry_for
+from pipeline.signoff import SIGNING_DATE
 from pipeline.workspace import init_workspace
 
 pytestmark = pytest.mark.slow
@@ -268,13 +269,18 @@ def test_stamps_rings_and_dates_are_not_changes_to_the_plan(plan, condition: str
     registry = registry_for(config)
     reader = reader_for(config, registry)
     originals = Originals(str(pdf))
-    noise_seen = 0
-    for seed in range(4):
-        layout = layouts[seed % len(layouts)]
+    noise_seen = dates_seen = 0
+    for seed in range(6):  # every page, and the signers' page three times
+        layout = layouts[seed % len(layouts)] if seed < len(layouts) else layouts[-1]
         scan, truth = make_scan(condition, originals, layout, seed)
-        marks = reader.read(scan, file=f"{condition}-{seed}", page_index=0).result.marks
+        result = reader.read(scan, file=f"{condition}-{seed}", page_index=0).result
+        marks = result.changes
         noise = [item for item in truth.noise if item.kind in ("stamp", "ring", "date")]
         noise_seen += len(noise)
+        for date in (item for item in noise if item.kind == "date"):
+            assert any(mark.kind == SIGNING_DATE and found(date.bbox, mark.bbox)
+                       for mark in result.marks), (condition, seed, date, result.marks)
+            dates_seen += 1
         for item in noise:  # what lies on the stamp or ring is only ever real writing
             for mark in marks:
                 assert not found(item.bbox, mark.bbox, margin=0.0) or any(
@@ -282,3 +288,4 @@ def test_stamps_rings_and_dates_are_not_changes_to_the_plan(plan, condition: str
                     condition, seed, item, mark)
     registry.close()
     assert noise_seen >= 4  # the condition put its stamps or rings on these pages
+    assert dates_seen >= 1  # and signers wrote dates beside their signatures

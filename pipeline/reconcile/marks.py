@@ -12,7 +12,7 @@ import cv2
 import numpy as np
 
 from ..printed import Bbox, PageLayout, marker_positions, qr_positions
-from ..signoff import BoxKind, Mark
+from ..signoff import SIGNING_DATE, BoxKind, Mark
 from .ink import STRONG_INK, drop_printing_residue, drop_specks, grow, pen_ink, printed_ink
 
 EDGE_MM = 4.0  # the scan's own edge (shadows, cropped paper) is not handwriting
@@ -39,11 +39,35 @@ def _touching_boxes(mask: np.ndarray, layout: PageLayout, px: float) -> np.ndarr
         x0, y0, x1, y1 = box.bbox
         seeds[max(0, int((y0 - grow_mm) * px)): int((y1 + grow_mm) * px),
               max(0, int((x0 - grow_mm) * px)): int((x1 + grow_mm) * px)] = True
-        if box.kind is BoxKind.SIGNATURE:  # the signer's name, role and "Date: ____" to
-            seeds[max(0, int(y0 * px)): int(y1 * px), : int(x0 * px)] = True  # its left
+        if box.kind is BoxKind.SIGNATURE:
+            seeds[_signer_row(box.bbox, px)] = True
     count, labels = cv2.connectedComponents(mask.astype(np.uint8), connectivity=8)
     touched = np.unique(labels[seeds & mask])
     return np.isin(labels, touched[touched > 0])
+
+
+def _signer_row(bbox: Bbox, px: float) -> tuple[slice, slice]:
+    """Left of a signature box, level with it: the signer's printed name and role and the
+    "Date: ____" line where they write the date."""
+    x0, y0, _x1, y1 = bbox
+    return slice(max(0, int(y0 * px)), int(y1 * px)), slice(int(EDGE_MM * px), int(x0 * px))
+
+
+def _signing_dates(ink: np.ndarray, layout: PageLayout, px: float) -> list[Mark]:
+    """Writing on each signer's date line: expected, so reported as the signing date's
+    place, never as a change to the plan."""
+    dates = []
+    for box in layout.boxes:
+        if box.kind is not BoxKind.SIGNATURE:
+            continue
+        rows, cols = _signer_row(box.bbox, px)
+        ys, xs = np.nonzero(ink[rows, cols])
+        if len(xs) and max(xs.max() - xs.min(), ys.max() - ys.min()) >= MIN_MARK_MM * px:
+            dates.append(Mark((round((cols.start + xs.min()) / px, 1),
+                               round((rows.start + ys.min()) / px, 1),
+                               round((cols.start + xs.max() + 1) / px, 1),
+                               round((rows.start + ys.max() + 1) / px, 1)), SIGNING_DATE))
+    return dates
 
 
 def _is_writing(stroke_stats: np.ndarray, px: float) -> bool:
@@ -189,9 +213,12 @@ def page_ink(dark: np.ndarray, original: np.ndarray, px: float,
 
 def find_marks(ink: np.ndarray, original: np.ndarray, layout: PageLayout, px: float,
                frames: Frames) -> list[Mark]:
-    """Handwritten changes on the page, from its `page_ink` and the original page."""
+    """Handwritten changes on the page, from its `page_ink` and the original page, and the
+    dates written beside signatures."""
     printed = printed_ink(original)
-    ink = ink & ~_touching_boxes(ink, layout, px) & ~frames.inside
+    ink = ink & ~frames.inside
+    marks = _signing_dates(ink, layout, px)
+    ink &= ~_touching_boxes(ink, layout, px)
     skip = list(marker_positions(layout.width_mm, layout.height_mm).values())
     skip += qr_positions(layout.width_mm, layout.height_mm)
     _blank_out(ink, [(x0 - 2, y0 - 2, x1 + 2, y1 + 2) for x0, y0, x1, y1 in skip], px)
@@ -200,7 +227,6 @@ def find_marks(ink: np.ndarray, original: np.ndarray, layout: PageLayout, px: fl
     r = max(1, round(1.5 * px))
     joined = cv2.dilate(ink.astype(np.uint8), np.ones((r, 2 * r + 1), np.uint8))
     count, labels, stats, _ = cv2.connectedComponentsWithStats(joined, 8)
-    marks = []
     for i in range(1, count):
         x, y, bw, bh, _area = stats[i]
         if max(bw, bh) < MIN_MARK_MM * px:

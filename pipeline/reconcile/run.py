@@ -202,8 +202,10 @@ def describe(result: PageResult, labels: dict[tuple[str, str], str] | None = Non
         lines.append(f"  {label}: {state}")
     for mark in result.marks:
         x0, y0, x1, y1 = mark.bbox
-        lines.append(f"  handwriting ({mark.kind}) at {x0:.0f}-{x1:.0f} mm across, "
-                     f"{y0:.0f}-{y1:.0f} mm down: the plan may have been changed on paper")
+        where = f"at {x0:.0f}-{x1:.0f} mm across, {y0:.0f}-{y1:.0f} mm down"
+        lines.append(f"  handwriting ({mark.kind}) {where}: the plan may have been changed "
+                     "on paper" if mark.is_change else f"  a date written on a signer's "
+                     f"date line {where}")
     return lines + [""]
 
 
