@@ -73,9 +73,9 @@ def fill_registry(url: str, households: int, seed: int = 5) -> None:
                                          "position": position})
                         if rng.random() < 0.8:
                             rows_signed.append({
-                                "version_id": version_id, "signer_key": key,
+                                "version_id": version_id, "kind": "signature", "key": key,
                                 "scan_sha256": "a" * 64, "page": 3, "state": "signed",
-                                "score": 0.9, "recorded_at": stamp})
+                                "score": 0.9, "reason": "", "recorded_at": stamp})
                 for k in range(STEPS_PER_HOUSEHOLD):
                     step_id = f"{ref}-s{k + 1}"
                     status = rng.choice(STATUSES)
@@ -93,13 +93,13 @@ def fill_registry(url: str, households: int, seed: int = 5) -> None:
                                         "position": k})
                     if rng.random() < 0.1:
                         rows_tick.append({
-                            "version_id": versions[-1], "step_id": step_id,
+                            "version_id": versions[-1], "kind": "tick", "key": step_id,
                             "scan_sha256": "a" * 64, "page": 1, "state": "ticked",
-                            "score": 0.9, "recorded_at": stamp})
+                            "score": 0.9, "reason": "", "recorded_at": stamp})
             for table, rows in ((r.households, rows_h), (r.plan_versions, rows_v),
                                 (r.steps, rows_s), (r.version_steps, rows_vs),
-                                (r.version_signers, rows_sig), (r.signatures, rows_signed),
-                                (r.step_ticks, rows_tick)):
+                                (r.version_signers, rows_sig), (r.box_readings, rows_signed),
+                                (r.box_readings, rows_tick)):
                 if rows:
                     conn.execute(table.insert(), rows)
     reg.close()
@@ -107,7 +107,7 @@ def fill_registry(url: str, households: int, seed: int = 5) -> None:
 
 def measure(url: str, folder: Path) -> dict[str, float]:
     """Run in a fresh process so peak memory is the report's alone."""
-    from pipeline.overdue import RuleSettings, evaluate, load_facts
+    from pipeline.overdue import RuleSettings, evaluate
     from pipeline.registry import open_registry
     from pipeline.report.pdf import write_digest_pdf
     from pipeline.report.xlsx import write_report_xlsx
@@ -115,7 +115,7 @@ def measure(url: str, folder: Path) -> dict[str, float]:
     figures: dict[str, float] = {}
     reg = open_registry(url)
     begin = time.perf_counter()
-    facts = load_facts(reg.engine)
+    facts = reg.load_facts()
     figures["load_s"] = time.perf_counter() - begin
     reg.close()
     begin = time.perf_counter()
