@@ -28,6 +28,8 @@ sys.path.insert(0, str(ROOT))
 AS_OF = date(2025, 6, 1)
 STEPS_PER_HOUSEHOLD = 30
 STATUSES = ("Not started", "In progress", "Done", "No longer needed")
+# The workbook writers compared on the same data (--writers picks some).
+WRITERS = {"xlsxwriter": "pipeline.report.xlsx", "splice": "pipeline.report.xlsx_splice"}
 
 
 def fill_registry(url: str, households: int, seed: int = 5) -> None:
@@ -105,12 +107,15 @@ def fill_registry(url: str, households: int, seed: int = 5) -> None:
     reg.close()
 
 
-def measure(url: str, folder: Path) -> dict[str, float]:
+def measure(url: str, folder: Path, writer: str) -> dict[str, float]:
     """Run in a fresh process so peak memory is the report's alone."""
+    import importlib
+
     from pipeline.overdue import RuleSettings, evaluate
     from pipeline.registry import open_registry
     from pipeline.report.pdf import write_digest_pdf
-    from pipeline.report.xlsx import write_report_xlsx
+
+    write_report_xlsx = importlib.import_module(WRITERS[writer]).write_report_xlsx
 
     figures: dict[str, float] = {}
     reg = open_registry(url)
@@ -122,10 +127,11 @@ def measure(url: str, folder: Path) -> dict[str, float]:
     findings = evaluate(facts, AS_OF, RuleSettings())
     figures["rules_s"] = time.perf_counter() - begin
     begin = time.perf_counter()
-    xlsx = write_report_xlsx(folder / "overdue.xlsx", findings, AS_OF, RuleSettings())
+    xlsx = write_report_xlsx(folder / f"overdue-{writer}.xlsx", findings, AS_OF,
+                             RuleSettings())
     figures["xlsx_s"] = time.perf_counter() - begin
     begin = time.perf_counter()
-    write_digest_pdf(folder / "overdue.pdf", findings, AS_OF, RuleSettings())
+    write_digest_pdf(folder / f"overdue-{writer}.pdf", findings, AS_OF, RuleSettings())
     figures["pdf_s"] = time.perf_counter() - begin
     figures["total_s"] = sum(figures.values())
     figures["findings"] = len(findings)
@@ -134,13 +140,23 @@ def measure(url: str, folder: Path) -> dict[str, float]:
     return figures
 
 
+def _importable(module: str) -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec(module) is not None
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[1000, 10000])
-    parser.add_argument("--measure", nargs=2, metavar=("URL", "FOLDER"), help=argparse.SUPPRESS)
+    parser.add_argument("--writers", nargs="+", default=[w for w in WRITERS
+                                                             if _importable(WRITERS[w])],
+                        choices=list(WRITERS))
+    parser.add_argument("--measure", nargs=3, metavar=("URL", "FOLDER", "WRITER"),
+                        help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.measure:
-        print(json.dumps(measure(args.measure[0], Path(args.measure[1]))))
+        print(json.dumps(measure(args.measure[0], Path(args.measure[1]), args.measure[2])))
         return
     results = {}
     with tempfile.TemporaryDirectory() as tmp:
@@ -153,14 +169,16 @@ def main() -> None:
             print(f"{size:>6} households x {STEPS_PER_HOUSEHOLD} steps: registry filled in "
                   f"{time.perf_counter() - begin:.1f} s (not part of the figures)",
                   file=sys.stderr)
-            out = subprocess.run([sys.executable, __file__, "--measure", url, str(folder)],
-                                 check=True, capture_output=True, text=True).stdout
-            results[size] = json.loads(out)
+            for writer in args.writers:
+                out = subprocess.run([sys.executable, __file__, "--measure", url, str(folder),
+                                      writer], check=True, capture_output=True,
+                                     text=True).stdout
+                results[(size, writer)] = json.loads(out)
     columns = ("findings", "load_s", "rules_s", "xlsx_s", "pdf_s", "total_s", "peak_mib",
                "xlsx_mb")
-    print(f"{'households':>10} " + " ".join(f"{c:>9}" for c in columns))
-    for size, figures in results.items():
-        print(f"{size:>10} " + " ".join(
+    print(f"{'households':>10} {'writer':>10} " + " ".join(f"{c:>9}" for c in columns))
+    for (size, writer), figures in results.items():
+        print(f"{size:>10} {writer:>10} " + " ".join(
             f"{figures[c]:>9.0f}" if c == "findings" else f"{figures[c]:>9.2f}"
             for c in columns))
     print(f"aim at 10,000 households: total under 30 s, peak under 1024 MiB (as of {AS_OF})")
