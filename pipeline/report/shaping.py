@@ -73,6 +73,7 @@ def markup(text: str, bold: bool = False) -> str:
     font of its script. Use in a style with `shaping=1`."""
     if text.isascii():
         return escape(text)
+    fonts()  # the script fonts must be registered to be chosen
     words = []
     for word in get_display(text).split(" "):
         if _right_to_left(word):
