@@ -82,9 +82,9 @@ def team_key(team: str) -> str:
     return " ".join(team.split()).casefold()
 
 
-def addresses(value: Any, where: str) -> tuple[str, ...]:
+def addresses(value: Any, where: str, allow_empty: bool = True) -> tuple[str, ...]:
     listed = [value] if isinstance(value, str) else value
-    if (not isinstance(listed, list)
+    if (not isinstance(listed, list) or not (listed or allow_empty)
             or not all(isinstance(a, str) and "@" in a for a in listed)):
         raise RoutingError(f"config.toml {where}: give a list of e-mail addresses, e.g. "
                            '["manager@example.org"]')
@@ -108,7 +108,7 @@ def routes_from_config(teams: Mapping[str, Any]) -> dict[str, TeamRoute]:
             routes[team] = TeamRoute(team, **lists)
         else:
             routes[team] = TeamRoute(team, managers=addresses(
-                value, f'[report.teams] "{team}"'))
+                value, f'[report.teams] "{team}"', allow_empty=False))
     return routes
 
 

@@ -100,9 +100,9 @@ def parcel_label(parcel: Parcel) -> tuple[str, str]:
     if parcel.caseworker_only:
         digest = hashlib.sha256(parcel.address.casefold().encode()).hexdigest()[:8]
         return "your households", f"caseworker-{digest}"
-    teams = ", ".join(parcel.teams) or "your households"
+    teams = sorted(parcel.teams, key=str.casefold)
     roles = "-".join(r.replace("_", "-") for r in parcel.roles if r != "caseworker")
-    return teams, slug(f"{'-'.join(parcel.teams)}-{roles}")
+    return ", ".join(teams) or "your households", slug(f"{'-'.join(teams)}-{roles}")
 
 
 def run_report(config: Config, as_of: date | None = None, *, dry_run: bool = False,
