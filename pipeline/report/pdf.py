@@ -24,7 +24,7 @@ from reportlab.lib.units import mm
 from reportlab.platypus import Paragraph, SimpleDocTemplate, Table, TableStyle
 
 from ..files import write_new_bytes
-from ..finding_kinds import ALL_KINDS, SERVICE_MANAGER, TEAM_LEAD, FindingKind, kind_of
+from ..finding_kinds import ALL_KINDS, SERVICE_MANAGER, TEAM_LEAD, kind_of
 from ..overdue import Finding, RuleSettings, counts_by, worst
 from .shaping import fonts, markup
 from .summary import HOLDER_WORDS, caseworker_summaries, shorten, what_is_late
@@ -52,6 +52,30 @@ class Limits:
         return None
 
 
+@dataclass(frozen=True)
+class Digest:
+    """What the digest shows, counted once (the page is drawn a few times to fit)."""
+    summaries: list[tuple[str, str]]
+    totals: dict[str, int]  # kind name -> count, kinds with items only
+    escalated: dict[str, int]  # TEAM_LEAD / SERVICE_MANAGER -> count
+    by_team: dict[tuple[str, ...], dict[str, int]]  # late findings only
+    worst: list[Finding]
+    late: int
+
+    @classmethod
+    def of(cls, findings: Sequence[Finding], items: int) -> Digest:
+        totals = {kind.name: 0 for kind in ALL_KINDS}
+        escalated = {TEAM_LEAD: 0, SERVICE_MANAGER: 0}
+        for item in findings:
+            totals[item.kind] += 1
+            if item.escalation in escalated:
+                escalated[item.escalation] += 1
+        late = [f for f in findings if not kind_of(f.kind).upcoming]
+        return cls(caseworker_summaries(findings),
+                   {name: count for name, count in totals.items() if count}, escalated,
+                   counts_by(late, "team"), worst(findings, items), len(late))
+
+
 def _styles() -> dict[str, ParagraphStyle]:
     regular, bold = fonts()
     base = ParagraphStyle("base", fontName=regular, fontSize=8.5, leading=10.5, shaping=1)
@@ -66,17 +90,12 @@ def _styles() -> dict[str, ParagraphStyle]:
                                         fontSize=7.5, leading=9)}
 
 
-def late_kinds_present(findings: Sequence[Finding]) -> list[FindingKind]:
-    """The late (not upcoming) kinds that have items: the chart's series and legend."""
-    present = {f.kind for f in findings}
-    return [kind for kind in ALL_KINDS if not kind.upcoming and kind.name in present]
-
-
-def _chart(findings: Sequence[Finding], font: str, max_teams: int) -> Drawing | None:
-    kinds = late_kinds_present(findings)
+def _chart(digest: Digest, font: str, max_teams: int) -> Drawing | None:
+    """Late findings by team; only kinds with items, in their colours, in the legend."""
+    kinds = [kind for kind in ALL_KINDS if not kind.upcoming and kind.name in digest.totals]
     if not kinds:
         return None
-    by_team = counts_by([f for f in findings if not kind_of(f.kind).upcoming], "team")
+    by_team = digest.by_team
     teams = sorted(by_team, key=lambda t: -sum(by_team[t].values()))[:max_teams]
     legend_rows = (len(kinds) + 2) // 3
     height = 40 + 16 * len(teams) + 14 * legend_rows
@@ -108,26 +127,25 @@ def build_digest_pdf(findings: Sequence[Finding], as_of: date, settings: RuleSet
                      items: int = 12) -> bytes:
     """The digest on exactly one page: fewer lines are shown until it fits."""
     limits: Limits | None = Limits(items)
+    digest = Digest.of(findings, items)
     while True:
         assert limits is not None
-        data, pages = _render(findings, as_of, settings, title, organisation, limits)
+        data, pages = _render(digest, as_of, settings, title, organisation, limits)
         smaller = limits.smaller()
         if pages <= 1 or smaller is None:
             return data
         limits = smaller
 
 
-def _totals(findings: Sequence[Finding], style: ParagraphStyle) -> Table:
+def _totals(digest: Digest, style: ParagraphStyle) -> Table:
     regular = style.fontName
     rows, swatches = [], []
     for kind in ALL_KINDS:
-        count = sum(f.kind == kind.name for f in findings)
-        if count:
+        if kind.name in digest.totals:
             swatches.append((len(rows), kind.colour))
-            rows.append(["", kind.name, str(count)])
-    for label in (TEAM_LEAD, SERVICE_MANAGER):
-        rows.append(["", f"Marked for the {label.lower()}",
-                     str(sum(f.escalation == label for f in findings))])
+            rows.append(["", kind.name, str(digest.totals[kind.name])])
+    for label, count in digest.escalated.items():
+        rows.append(["", f"Marked for the {label.lower()}", str(count)])
     table = Table(rows, colWidths=[4 * mm, 60 * mm, 18 * mm], hAlign="LEFT")
     table.setStyle(TableStyle([
         ("FONT", (0, 0), (-1, -1), regular, 8.5), ("ALIGN", (2, 0), (2, -1), "RIGHT"),
@@ -138,7 +156,7 @@ def _totals(findings: Sequence[Finding], style: ParagraphStyle) -> Table:
     return table
 
 
-def _render(findings: Sequence[Finding], as_of: date, settings: RuleSettings, title: str,
+def _render(digest: Digest, as_of: date, settings: RuleSettings, title: str,
             organisation: str, limits: Limits) -> tuple[bytes, int]:
     styles = _styles()
     story: list = [Paragraph(markup(f"{title} as of {as_of:%d/%m/%Y}", bold=True),
@@ -152,7 +170,7 @@ def _render(findings: Sequence[Finding], as_of: date, settings: RuleSettings, ti
         "the household holds are raised with them and go no further than the team lead. "
         "Details, filters and links to each plan are in the Excel report.", styles["small"]))
 
-    summaries = caseworker_summaries(findings)
+    summaries = digest.summaries
     story.append(Paragraph("By caseworker", styles["section"]))
     for caseworker, summary in summaries[: limits.caseworkers]:
         story.append(Paragraph(f"<b>{markup(caseworker, bold=True)}</b>: {escape(summary)}",
@@ -165,12 +183,12 @@ def _render(findings: Sequence[Finding], as_of: date, settings: RuleSettings, ti
         story.append(Paragraph("Nothing overdue or due.", styles["base"]))
 
     story.append(Paragraph("Totals", styles["section"]))
-    story.append(_totals(findings, styles["base"]))
-    chart = _chart(findings, styles["base"].fontName, limits.teams)
+    story.append(_totals(digest, styles["base"]))
+    chart = _chart(digest, styles["base"].fontName, limits.teams)
     if chart is not None:
         story.append(Paragraph("Late by team", styles["section"]))
         story.append(chart)
-    story.append(_worst_table(findings, limits.items, styles))
+    story.append(_worst_table(digest, limits.items, styles))
 
     buffer = io.BytesIO()
     document = SimpleDocTemplate(buffer, pagesize=A4, leftMargin=14 * mm, rightMargin=14 * mm,
@@ -180,10 +198,9 @@ def _render(findings: Sequence[Finding], as_of: date, settings: RuleSettings, ti
     return buffer.getvalue(), document.page
 
 
-def _worst_table(findings: Sequence[Finding], items: int,
-                 styles: dict[str, ParagraphStyle]) -> Table:
-    worst_items = worst(findings, items)
-    late = sum(not kind_of(f.kind).upcoming for f in findings)
+def _worst_table(digest: Digest, items: int, styles: dict[str, ParagraphStyle]) -> Table:
+    worst_items = digest.worst[:items]
+    late = digest.late
     cell, bold = styles["cell"], styles["cell_bold"]
     header = [Paragraph(escape(text), bold) for text in
               ("Days", "Kind", "Household", "Caseworker", "Holder", "What")]
