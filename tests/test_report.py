@@ -18,9 +18,12 @@ from reportlab.graphics.shapes import Rect
 
 from pipeline.finding_kinds import ALL_KINDS
 from pipeline.overdue import (
+    HOUSEHOLD_STEP,
     KINDS,
+    PEER_REVIEW_MISSING,
     PLAN_UNSIGNED,
     REVIEW_DUE,
+    SAFETY_NOT_WORKING,
     STEP_OVERDUE,
     Finding,
     RuleSettings,
@@ -157,14 +160,24 @@ def test_xlsx_reopened_cell_by_cell(tmp_path: Path) -> None:
 def test_workbook_chart_has_the_kinds_colours_and_only_kinds_with_items(
         tmp_path: Path) -> None:
     findings = [finding(days=3), finding(PLAN_UNSIGNED, days=2, team="South"),
-                finding(REVIEW_DUE, days=-3)]  # upcoming: not in the chart
+                finding(REVIEW_DUE, days=-3),  # upcoming: not in the chart
+                finding(SAFETY_NOT_WORKING, days=0, team="South"),
+                finding(HOUSEHOLD_STEP, days=40, holder="household")]
     target = write_report_xlsx(tmp_path / "r.xlsx", findings, AS_OF, RuleSettings())
+    workbook = load_workbook(target)
+    # days coloured as each kind escalates: safety at once, the household's step no further
+    # than the team lead
+    assert shown_fill(workbook[SAFETY_NOT_WORKING], "F2") == SEVERE.fill
+    household = workbook[HOUSEHOLD_STEP]
+    assert household["D2"].value == "household"
+    assert shown_fill(household, "J2") == ESCALATED.fill
     with zipfile.ZipFile(target) as archive:
         chart = archive.read("xl/charts/chart1.xml").decode()
     colours = {kind.name: kind.colour.lstrip("#").upper() for kind in ALL_KINDS}
-    assert len(re.findall(r"<(?:c:)?ser>", chart)) == 2
-    assert colours[STEP_OVERDUE] in chart and colours[PLAN_UNSIGNED] in chart
-    assert colours[REVIEW_DUE] not in chart
+    assert len(re.findall(r"<(?:c:)?ser>", chart)) == 4
+    for kind in (STEP_OVERDUE, PLAN_UNSIGNED, SAFETY_NOT_WORKING, HOUSEHOLD_STEP):
+        assert colours[kind] in chart
+    assert colours[REVIEW_DUE] not in chart and colours[PEER_REVIEW_MISSING] not in chart
 
 
 def test_links_stop_at_excels_limit_and_the_rest_show_the_path(
@@ -251,7 +264,7 @@ def test_digest_legend_has_only_kinds_with_items_in_their_colours() -> None:
     data = build_digest_pdf(findings, AS_OF, RuleSettings())
     # NFKC: HarfBuzz draws "fi" as its ligature
     text = unicodedata.normalize("NFKC", PdfReader(io.BytesIO(data)).pages[0].extract_text())
-    assert "Jo Whitfield: 1 household; 1 of our actions late; 1 plan waiting for " \
+    assert "Jo Whitfield 1 household; 1 of our actions late; 1 plan waiting for " \
         "signatures" in " ".join(text.split())
     assert "Weekly review missing" not in text and "Safety plan not working" not in text
     drawing = _chart(Digest.of(findings, 12), "Helvetica", 12)

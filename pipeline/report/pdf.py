@@ -42,11 +42,13 @@ class Limits:
     caseworkers: int = MAX_CASEWORKERS
 
     def smaller(self) -> Limits | None:
+        """Fewer items first, then fewer caseworkers (the summary leads), then teams."""
+        if self.items > 6:
+            return Limits(self.items - 2, self.teams, self.caseworkers)
         if self.caseworkers > 4:
             return Limits(self.items, self.teams, self.caseworkers - 2)
         if self.items > 3:
-            return Limits(self.items - (2 if self.items > 5 else 1), self.teams,
-                          self.caseworkers)
+            return Limits(self.items - 1, self.teams, self.caseworkers)
         if self.teams > 4:
             return Limits(self.items, self.teams - 2, self.caseworkers)
         return None
@@ -172,9 +174,17 @@ def _render(digest: Digest, as_of: date, settings: RuleSettings, title: str,
 
     summaries = digest.summaries
     story.append(Paragraph("By caseworker", styles["section"]))
-    for caseworker, summary in summaries[: limits.caseworkers]:
-        story.append(Paragraph(f"<b>{markup(caseworker, bold=True)}</b>: {escape(summary)}",
-                               styles["base"]))
+    if summaries:  # name | counts: a name in any script stands alone in its cell
+        rows = [[Paragraph(markup(caseworker, bold=True), styles["cell_bold"]),
+                 Paragraph(escape(summary), styles["cell"])]
+                for caseworker, summary in summaries[: limits.caseworkers]]
+        table = Table(rows, colWidths=[38 * mm, 144 * mm], hAlign="LEFT")
+        table.setStyle(TableStyle([("VALIGN", (0, 0), (-1, -1), "TOP"),
+                                   ("LINEBELOW", (0, 0), (-1, -1), 0.25, RULE),
+                                   ("TOPPADDING", (0, 0), (-1, -1), 1.5),
+                                   ("BOTTOMPADDING", (0, 0), (-1, -1), 2),
+                                   ("LEFTPADDING", (0, 0), (0, -1), 0)]))
+        story.append(table)
     if len(summaries) > limits.caseworkers:
         story.append(Paragraph(f"… and {len(summaries) - limits.caseworkers} more "
                                "caseworkers: see the Summary sheet of the Excel report.",

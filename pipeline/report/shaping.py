@@ -22,6 +22,7 @@ from pathlib import Path
 from xml.sax.saxutils import escape
 
 from bidi import get_display
+from reportlab.lib.fonts import addMapping
 from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.ttfonts import TTFont
 
@@ -49,6 +50,9 @@ def fonts() -> tuple[str, str]:
                 path = folder / f"{family}-{weight}.ttf"
                 if name not in registered and path.is_file():
                     pdfmetrics.registerFont(TTFont(name, str(path)))
+            if f"{family}-Bold" in pdfmetrics.getRegisteredFontNames():  # <b> in markup
+                addMapping(family, 1, 0, f"{family}-Bold")
+                addMapping(family, 0, 0, family)
         return BASE, f"{BASE}-Bold"
     return "Helvetica", "Helvetica-Bold"
 

@@ -298,5 +298,5 @@ def _write_kind(sheet: Any, kind: FindingKind, findings: list[Finding],
     _add_table(sheet, table_name(kind.name), headers, 1, last)
     if findings:
         days = get_column_letter(1 + [c.attribute for c in columns].index("days_overdue"))
-        _add_severity(sheet, f"{days}2:{days}{last}", upcoming, settings)
+        _add_severity(sheet, f"{days}2:{days}{last}", kind, settings)
     return writer

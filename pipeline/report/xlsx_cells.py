@@ -15,7 +15,7 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.filters import AutoFilter
 from openpyxl.worksheet.table import Table, TableColumn, TableStyleInfo
 
-from ..finding_kinds import FindingKind
+from ..finding_kinds import Escalation, FindingKind
 from ..overdue import RuleSettings
 
 DATE_FORMAT = "dd/mm/yyyy"
@@ -157,15 +157,20 @@ def _add_table(sheet: Any, name: str, headers: Sequence[str], first_row: int,
         sheet.add_table(table)
 
 
-def _add_severity(sheet: Any, cells: str, upcoming: bool, settings: RuleSettings) -> None:
-    """Colour days overdue as teams escalate (the same thresholds as "Escalate to").
+def _add_severity(sheet: Any, cells: str, kind: FindingKind, settings: RuleSettings) -> None:
+    """Colour days overdue as the kind escalates (the same thresholds as "Escalate to").
 
     Conditional formatting on the column, not a fill per cell: Excel-native (a value
     edited by hand recolours itself) and no style per cell to write."""
     formatting = sheet.conditional_formatting
-    if upcoming:  # looking ahead: nothing is late yet
+    if kind.upcoming:  # looking ahead: nothing is late yet
         formatting.add(cells, UPCOMING.always())
         return
-    formatting.add(cells, SEVERE.rule("greaterThan", settings.escalate_service_manager_days))
+    if kind.escalation is Escalation.AT_ONCE:  # for the service manager whatever its age
+        formatting.add(cells, SEVERE.always())
+        return
+    if kind.escalation is not Escalation.TEAM_LEAD_AT_MOST:
+        formatting.add(cells, SEVERE.rule("greaterThan",
+                                          settings.escalate_service_manager_days))
     formatting.add(cells, ESCALATED.rule("greaterThan", settings.escalate_team_lead_days))
     formatting.add(cells, LATE.rule("lessThanOrEqual", settings.escalate_team_lead_days))
