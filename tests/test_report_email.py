@@ -394,3 +394,17 @@ def test_encrypted_connection_with_login(workspace: Config, tmp_path: Path, secu
         assert [rcpts for rcpts, _ in inbox.messages] == [["m@example.org"]] * 3
     finally:
         controller.stop()
+
+
+def test_the_watcher_refuses_wrong_report_settings_when_it_starts(workspace: Config) -> None:
+    from pipeline.report.run import ReportError, check_settings
+
+    assert workspace.source is not None
+    for report in ('plan_links = "plans"', 'caseworker_list_day = "Mon"',
+                   'no_team_recipients = ["nobody"]'):
+        workspace.source.write_text(f"[report]\n{report}\n", encoding="utf-8")
+        with pytest.raises(ReportError, match="config.toml"):
+            check_settings(load_config(workspace.source))
+    workspace.source.write_text('[report.teams]\nNorth = "north@example.org"\n',
+                                encoding="utf-8")
+    check_settings(load_config(workspace.source))

@@ -85,13 +85,11 @@ def _write_pair(folder: Path, stem: str, findings: list[Finding], as_of: date,
 
 def caseworker_lists_today(section: dict, as_of: date) -> bool:
     """[report] caseworker_lists is on and `as_of` is its weekday."""
-    if not section["caseworker_lists"]:
-        return False
     day = str(section["caseworker_list_day"]).strip().casefold()
     if day not in WEEKDAYS:
         raise ReportError(f'config.toml [report] caseworker_list_day = "{day}": use a day '
                           'of the week in English, e.g. "Monday"')
-    return WEEKDAYS[as_of.weekday()] == day
+    return bool(section["caseworker_lists"]) and WEEKDAYS[as_of.weekday()] == day
 
 
 def parcel_label(parcel: Parcel) -> tuple[str, str]:
@@ -103,6 +101,20 @@ def parcel_label(parcel: Parcel) -> tuple[str, str]:
     teams = sorted(parcel.teams, key=str.casefold)
     roles = "-".join(r.replace("_", "-") for r in parcel.roles if r != "caseworker")
     return ", ".join(teams) or "your households", slug(f"{'-'.join(teams)}-{roles}")
+
+
+def check_settings(config: Config) -> None:
+    """[report] and [report.teams] make sense (for the watcher to say so when it starts,
+    not at the first daily report)."""
+    section = config.values["report"]
+    try:
+        routes_from_config(section["teams"])
+        addresses(section["no_team_recipients"], "[report] no_team_recipients")
+        link_maker(str(section["plan_links"]), config.output_dir)
+        caseworker_lists_today(section, date.today())
+        daily_report_time(config)
+    except SettingsError as exc:
+        raise ReportError(str(exc)) from exc
 
 
 def run_report(config: Config, as_of: date | None = None, *, dry_run: bool = False,
