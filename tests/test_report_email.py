@@ -357,6 +357,7 @@ def throwaway_certificate(folder: Path) -> tuple[Path, Path]:
     return cert_path, key_path
 
 
+@pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS")  # implicit TLS
 @pytest.mark.parametrize("security", ["starttls", "tls"])
 def test_encrypted_connection_with_login(workspace: Config, tmp_path: Path, security: str,
                                          monkeypatch: pytest.MonkeyPatch) -> None:

@@ -160,15 +160,20 @@ def run_report(config: Config, as_of: date | None = None, *, dry_run: bool = Fal
         result.notes.append("e-mail is off ([smtp] host is empty in config.toml); "
                             "the report files are written")
         return result
+    written: dict[tuple[str, tuple[int, ...]], tuple[Path, Path]] = {}
     for parcel in routing.parcels:
         about, part = parcel_label(parcel)
         stem = f"overdue-{as_of.isoformat()}-{part}"
+        # Recipients with the same findings (a team's managers) share one pair of files.
+        same = (about, tuple(id(item) for item in parcel.findings))
         if dry_run:
             attachments = (Path(f"{stem}.xlsx"), Path(f"{stem}.pdf"))
+        elif same in written:
+            attachments = written[same]
         else:
-            attachments = _write_pair(folder / "recipients", stem, parcel.findings, as_of,
-                                      settings, f"Overdue report: {about}", organisation,
-                                      items, link_for)
+            attachments = written[same] = _write_pair(
+                folder / "recipients", stem, parcel.findings, as_of, settings,
+                f"Overdue report: {about}", organisation, items, link_for)
         subject_format = (section["caseworker_subject"] if parcel.caseworker_only
                           else section["subject"])
         subject = str(subject_format).format(team=about, date=f"{as_of:%d/%m/%Y}")
