@@ -17,6 +17,10 @@ Definitions (documented for managers in the report's notes, and in README):
   reported twice.
 - Days overdue is as-of minus the due date: positive when late, 0 or negative (days left)
   for "due soon" and "review due".
+- A step's *holder* is us (only a "we will" part), the household (only "you will") or both.
+  A late step only the household holds is its own kind, "Step to raise with household":
+  raised at the next conversation, escalated at most to the team lead.
+Each kind's order, colour, holder, escalation and wording are in finding_kinds.py.
 """
 
 from __future__ import annotations
