@@ -141,6 +141,29 @@ def measure(url: str, folder: Path, writer: str) -> dict[str, float]:
     return figures
 
 
+def compare_writers(url: str, folder: Path, writers: list[str], rounds: int
+                    ) -> dict[str, list[float]]:
+    """The workbook writers on the same findings in one process, taking turns, so a busy
+    machine slows each alike: seconds per round, per writer."""
+    import importlib
+
+    from pipeline.overdue import RuleSettings, evaluate
+    from pipeline.registry import open_registry
+
+    reg = open_registry(url)
+    findings = evaluate(reg.load_facts(), AS_OF, RuleSettings())
+    reg.close()
+    write = {w: importlib.import_module(WRITERS[w]).write_report_xlsx for w in writers}
+    times: dict[str, list[float]] = {w: [] for w in writers}
+    for round_number in range(rounds):
+        for writer in writers:
+            begin = time.perf_counter()
+            write[writer](folder / f"compare-{writer}-{round_number}.xlsx", findings, AS_OF,
+                          RuleSettings())
+            times[writer].append(time.perf_counter() - begin)
+    return times
+
+
 def _importable(module: str) -> bool:
     import importlib.util
 
@@ -153,13 +176,21 @@ def main() -> None:
     parser.add_argument("--writers", nargs="+", default=[w for w in WRITERS
                                                              if _importable(WRITERS[w])],
                         choices=list(WRITERS))
+    parser.add_argument("--rounds", type=int, default=2,
+                        help="turns each writer takes on the same findings (0: none)")
     parser.add_argument("--measure", nargs=3, metavar=("URL", "FOLDER", "WRITER"),
                         help=argparse.SUPPRESS)
+    parser.add_argument("--compare", nargs=2, metavar=("URL", "FOLDER"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.measure:
         print(json.dumps(measure(args.measure[0], Path(args.measure[1]), args.measure[2])))
         return
+    if args.compare:
+        print(json.dumps(compare_writers(args.compare[0], Path(args.compare[1]), args.writers,
+                                         args.rounds)))
+        return
     results = {}
+    turns: dict[int, dict[str, list[float]]] = {}
     with tempfile.TemporaryDirectory() as tmp:
         for size in args.sizes:
             folder = Path(tmp) / str(size)
@@ -175,6 +206,12 @@ def main() -> None:
                                       writer], check=True, capture_output=True,
                                      text=True).stdout
                 results[(size, writer)] = json.loads(out)
+            if args.rounds and len(args.writers) > 1:
+                out = subprocess.run([sys.executable, __file__, "--compare", url, str(folder),
+                                      "--rounds", str(args.rounds), "--writers",
+                                      *args.writers], check=True, capture_output=True,
+                                     text=True).stdout
+                turns[size] = json.loads(out)
     columns = ("findings", "load_s", "rules_s", "xlsx_s", "pdf_s", "total_s", "peak_mib",
                "xlsx_mb")
     print(f"{'households':>10} {'writer':>10} " + " ".join(f"{c:>9}" for c in columns))
@@ -182,6 +219,10 @@ def main() -> None:
         print(f"{size:>10} {writer:>10} " + " ".join(
             f"{figures[c]:>9.0f}" if c == "findings" else f"{figures[c]:>9.2f}"
             for c in columns))
+    for size, times in turns.items():
+        print(f"{size:>10} households, workbook writers taking turns on the same findings: "
+              + "; ".join(f"{w} " + ", ".join(f"{t:.1f}" for t in ts) + " s"
+                          for w, ts in times.items()))
     print(f"aim at 10,000 households: total under 30 s, peak under 1024 MiB (as of {AS_OF})")
 
 
