@@ -138,6 +138,8 @@ class Finding:
     escalation: str = ""
     holder: str = kinds.US  # us / household / both: who has to act
     caseworker_email: str = ""
+    # what is late in a line of an e-mail, without names or free text ("" = step or detail)
+    short: str = ""
 
 
 # --- helpers -----------------------------------------------------------------------------
@@ -261,8 +263,10 @@ def _signature_findings(household: HouseholdFacts, latest: VersionFacts, as_of: 
         missing = missing_signers(latest, as_of)
         if missing:
             names = "; ".join(f"{s.role}: {s.name}" for s in missing)
+            roles = ", ".join(sorted({s.role for s in missing}))
             yield finding(PLAN_UNSIGNED, due, detail=f"v{latest.version} not signed by "
-                          f"{names}")
+                          f"{names}", short=f"v{latest.version} waiting for {len(missing)} "
+                          f"signature{'s' if len(missing) != 1 else ''} ({roles})")
     peer = next((s for s in latest.signers if s.key == PEER_REVIEWER_KEY), None)
     if peer is None:
         # Nothing to wait for: the plan went out without a colleague to check it.
@@ -301,9 +305,9 @@ def _safety_findings(household: HouseholdFacts, as_of: date,
         week_of, working, changed = household.latest_weekly
         if working == "No" and week_of <= as_of:
             # escalated at once, whatever its age (finding_kinds.py)
-            yield finding(SAFETY_NOT_WORKING, week_of,
-                          detail=f"Weekly review of {week_of:%d/%m/%Y}: safety plan not "
-                          "working" + (f". What has changed: {changed}" if changed else ""))
+            said = f"Weekly review of {week_of:%d/%m/%Y}: safety plan not working"
+            yield finding(SAFETY_NOT_WORKING, week_of, short=said,
+                          detail=said + (f". What has changed: {changed}" if changed else ""))
     for worry, review_by in household.safety_items:
         if review_by is not None and review_by < as_of:
             yield finding(SAFETY_REVIEW_OVERDUE, review_by, step=worry,

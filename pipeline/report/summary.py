@@ -39,8 +39,9 @@ def caseworker_summaries(findings: Iterable[Finding]) -> list[tuple[str, str]]:
 
 
 def what_is_late(finding: Finding, limit: int = 60) -> str:
-    """The step's own words (shortened), else the finding's detail."""
-    text = finding.step or finding.detail
+    """The step's own words (shortened), else the finding's short description (no names),
+    else its detail."""
+    text = finding.step or finding.short or finding.detail
     for prefix in ("We will: ", "You will: "):  # the holder says whose it is
         text = text.replace(prefix, "")
     return shorten(text.replace("\n", " / "), limit)
