@@ -127,6 +127,7 @@ def run_report(config: Config, as_of: date | None = None, *, dry_run: bool = Fal
     no_team_recipients = addresses(section["no_team_recipients"],
                                    "[report] no_team_recipients")
     link_for = link_maker(str(section["plan_links"]), config.output_dir)
+    lists_today = caseworker_lists_today(section, as_of)  # settings checked before any work
     registry = registry_for(config)
     try:
         findings = evaluate(registry.load_facts(), as_of, settings)
@@ -140,8 +141,7 @@ def run_report(config: Config, as_of: date | None = None, *, dry_run: bool = Fal
     result = ReportResult(as_of, findings, xlsx, pdf)
     echo(f"wrote {xlsx}")
     echo(f"wrote {pdf}")
-    routing = route(findings, routes, no_team_recipients,
-                    caseworker_lists_today(section, as_of))
+    routing = route(findings, routes, no_team_recipients, lists_today)
     result.unrouted_teams = routing.unrouted_teams
     result.no_team_households = routing.no_team_households
     for team in result.unrouted_teams:
