@@ -42,15 +42,16 @@ class Limits:
     caseworkers: int = MAX_CASEWORKERS
 
     def smaller(self) -> Limits | None:
-        """Fewer items first, then fewer caseworkers (the summary leads), then teams."""
+        """Fewer items first, then fewer caseworkers (the summary leads), then teams; in
+        big steps, since each try draws the page again."""
         if self.items > 6:
-            return Limits(self.items - 2, self.teams, self.caseworkers)
+            return Limits(6, self.teams, self.caseworkers)
         if self.caseworkers > 4:
-            return Limits(self.items, self.teams, self.caseworkers - 2)
+            return Limits(self.items, self.teams, max(4, self.caseworkers - 4))
         if self.items > 3:
-            return Limits(self.items - 1, self.teams, self.caseworkers)
+            return Limits(3, self.teams, self.caseworkers)
         if self.teams > 4:
-            return Limits(self.items, self.teams - 2, self.caseworkers)
+            return Limits(self.items, max(4, self.teams - 4), self.caseworkers)
         return None
 
 
