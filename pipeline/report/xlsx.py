@@ -3,9 +3,10 @@
 Written in openpyxl's write-only (streaming) mode so 100,000+ findings fit in little
 memory, with each kind sheet's data rows spliced in as SpreadsheetML (RowWriter). XlsxWriter
 in constant-memory mode, the library made for this, was measured against it on the same
-data (bench/report.py, bench/xlsxwriter_report.py): 3-4 times slower, over the 30 s the
-10,000-household report may take, and without Excel tables in that mode; so the splice
-stays. Every text that came from a workbook is written as text: openpyxl would store a
+data (bench/report.py, bench/xlsxwriter_report.py): for 10,000 households (93,043
+findings), taking turns in one process, 62-70 s against the splice's 28-35 s, the same
+peak memory (~530 MiB, the facts dominate), and no Excel tables in that mode; so the
+splice stays. Every text that came from a workbook is written as text: openpyxl would store a
 string starting with "=" as a formula, so such cells are forced to the string type and
 given Excel's quote prefix (so editing the cell later does not turn it into a formula).
 Plan links are absolute (report/links.py), so they open from an e-mail.
