@@ -18,7 +18,10 @@ from .ink import STRONG_INK, drop_printing_residue, drop_specks, grow, pen_ink, 
 EDGE_MM = 4.0  # the scan's own edge (shadows, cropped paper) is not handwriting
 MIN_MARK_MM = 5.0  # shorter than this: specks, not writing
 MIN_STROKE_MM = 2.5  # writing has at least one stroke this long before strokes are joined
+STREAK_MM = 80.0  # straight lines longer than this along the page come from the copier
+DATE_LINE_MM = 10.0  # the date line and the writing above it, at the foot of a signer's row
 FRAME_INK = 0.15  # darkness: a pale stamp's ink, well above paper noise
+Segment = tuple[float, float, float, float]  # x0, y0, x1, y1 in mm
 NOTE = "note"
 STRIKE = "strike-through"
 
@@ -47,10 +50,11 @@ def _touching_boxes(mask: np.ndarray, layout: PageLayout, px: float) -> np.ndarr
 
 
 def _signer_row(bbox: Bbox, px: float) -> tuple[slice, slice]:
-    """Left of a signature box, level with it: the signer's printed name and role and the
-    "Date: ____" line where they write the date."""
+    """Left of a signature box, level with its lower part: the "Date: ____" line under the
+    signer's printed name and role, where they write the date."""
     x0, y0, _x1, y1 = bbox
-    return slice(max(0, int(y0 * px)), int(y1 * px)), slice(int(EDGE_MM * px), int(x0 * px))
+    top = max(y0, y1 - DATE_LINE_MM)
+    return slice(max(0, int(top * px)), int(y1 * px)), slice(int(EDGE_MM * px), int(x0 * px))
 
 
 def _signing_dates(ink: np.ndarray, layout: PageLayout, px: float) -> list[Mark]:
@@ -112,19 +116,35 @@ class Frames:
         return cv2.resize(window, (shape[1], shape[0]), interpolation=cv2.INTER_NEAREST) > 0
 
 
-def find_frames(dark: np.ndarray, original: np.ndarray, px: float) -> Frames:
+def find_frames(dark: np.ndarray, original: np.ndarray, px: float,
+                streaks: list[Segment] | None = None) -> Frames:
     """Stamps and coffee rings: every large outline (a frame, round or square) that the ink
     follows most of the way round. Everything inside belongs to the stamp or the ring (the
     stamp's own lettering included); handwriting has no such outline. Ink within 8 mm is
     taken together, so a faded ring in pieces, or one broken where it crosses printed
     text, still counts."""
-    # stamps are often pale (and fade unevenly): any ink above the paper's noise counts
-    ink = drop_specks((dark > FRAME_INK) & ~grow(printed_ink(original), px, 0.4), px, 0.4)
+    printed = printed_ink(original)
+    clear = ~grow(printed, px, 0.4)
+    if streaks:  # a copier's streak beside a note is no frame around it
+        clear &= ~streak_mask(streaks, clear.shape, (0.0, 0.0), px)
+    inside, outline = np.zeros(dark.shape, np.uint8), np.zeros(dark.shape, np.uint8)
+    # Looked for twice: in the pale ink of a stamp (which fades unevenly), and in any ink
+    # plainly above the paper's own noise (a dried coffee ring is paler still, but that
+    # ink also runs a stamp's letters into its frame).
+    for ink in ((dark > FRAME_INK) & clear, pen_ink(dark, px, grow(printed, px, 0.6)) & clear):
+        _outlines_followed(drop_specks(ink, px, 0.4), px, inside, outline)
+    grown = np.ones((max(1, round(1.5 * px)),) * 2, np.uint8)
+    return Frames(cv2.dilate(inside, grown) > 0, outline > 0)
+
+
+def _outlines_followed(ink: np.ndarray, px: float, inside: np.ndarray,
+                       outline: np.ndarray) -> None:
+    """Fill into `inside` each large outline the `ink` follows, and draw a band along it
+    into `outline`."""
     bridge = max(1, round(8.0 * px))
     closed = cv2.morphologyEx(ink.astype(np.uint8), cv2.MORPH_CLOSE,
                               np.ones((bridge, bridge), np.uint8))
     count, labels, stats, _ = cv2.connectedComponentsWithStats(closed, 8)
-    inside, outline = np.zeros(ink.shape, np.uint8), np.zeros(ink.shape, np.uint8)
     band = max(1, round(1.5 * px))
     for i in range(1, count):
         x, y, w, h = (int(v) for v in stats[i, :4])
@@ -138,12 +158,15 @@ def find_frames(dark: np.ndarray, original: np.ndarray, px: float) -> Frames:
         near = cv2.dilate(ink[y: y + h, x: x + w].astype(np.uint8), np.ones((band, band),
                                                                              np.uint8))
         along = float((near & along_hull).sum()) / max(float(along_hull.sum()), 1.0)
-        if along > 0.55:
+        # a ring or a stamp, however turned, fills most of the rectangle around it (a
+        # circle 79 %); writing strung along a line with a mark off to one side makes a
+        # thin triangle
+        (_, _), (side_a, side_b), _ = cv2.minAreaRect(hull)
+        full = cv2.contourArea(hull) / max(side_a * side_b, 1.0)
+        if along > 0.55 and full > 0.6:
             placed = hull + np.array([x, y], np.int32)
             cv2.fillPoly(inside, [placed], 1)
             cv2.polylines(outline, [placed], True, 1, 2 * band)
-    grown = np.ones((band, band), np.uint8)
-    return Frames(cv2.dilate(inside, grown) > 0, outline > 0)
 
 
 def _staple_or_streak(stats_row: np.ndarray, component: np.ndarray, px: float,
@@ -164,9 +187,6 @@ def _staple_or_streak(stats_row: np.ndarray, component: np.ndarray, px: float,
     return length > 100 or (vertical and not over_text)  # a streak from the copier drum
 
 
-Segment = tuple[float, float, float, float]  # x0, y0, x1, y1 in mm
-
-STREAK_MM = 80.0  # straight lines longer than this along the page come from the copier
 
 
 def find_streaks(dark: np.ndarray, original: np.ndarray, px: float) -> list[Segment]:

@@ -182,7 +182,7 @@ class PageReader:
         page_dark = darkness(aligned, work_px)
         streaks = find_streaks(page_dark, original.page, work_px)
         ink = page_ink(page_dark, original.page, work_px, streaks)
-        frames = find_frames(page_dark, original.page, work_px)
+        frames = find_frames(page_dark, original.page, work_px, streaks)
         for box, printed in zip(layout.boxes, original.boxes, strict=True):
             area = region_mm(box, search=True)
             region = warp_region(gray, alignment, area, settings.box_dpi)
