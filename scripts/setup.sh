@@ -13,6 +13,7 @@ DEBIAN_PACKAGES=(
   fonts-noto-core            # Noto Sans, Noto Sans Arabic (Arabic, Dari, Pashto plans), Noto Sans Ethiopic (Tigrinya)
   fonts-dejavu-core          # Latin, Cyrillic, the tick-box glyph
   poppler-utils              # pdftoppm / pdftotext for looking at plans
+  postgresql                 # tests start a throwaway server on a socket (the several-offices registry)
   python3-venv
 )
 

@@ -76,9 +76,11 @@ def _migration_lock(engine: Engine, connection: Connection) -> Iterator[None]:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
-def upgrade(engine: Engine, workspace: Path | None = None) -> list[str]:
-    """Apply pending migrations; returns the revisions applied (none when up to date)."""
-    head = head_revision()
+def upgrade(engine: Engine, workspace: Path | None = None, *,
+            target: str | None = None) -> list[str]:
+    """Apply pending migrations up to `target` (default: the newest); returns the revisions
+    applied (none when up to date)."""
+    head = target or head_revision()
     with engine.connect() as probe:
         if current_revision(probe) == head:
             return []
@@ -93,7 +95,7 @@ def upgrade(engine: Engine, workspace: Path | None = None) -> list[str]:
             if MigrationContext.configure(migrating).get_current_revision() is None \
                     and start == FIRST_REVISION:
                 command.stamp(config, FIRST_REVISION)  # made before migrations existed
-            command.upgrade(config, "head")
+            command.upgrade(config, head)
             migrating.commit()
     applied = _revisions_between(start, head)
     log.info("registry upgraded: %s", ", ".join(applied))
