@@ -49,11 +49,14 @@ def recover_locked(config: Config, registry: Registry) -> list[Path]:
     remove_interrupted_leftovers(config.output_dir)
     moved: list[Path] = []
     for pending in registry.pending_versions():
-        for name in (pending.docx_path, pending.pdf_path):
-            if name and Path(name).exists():
-                moved.append(set_aside(config, pending.household, Path(name)))
-        with registry.engine.begin() as conn:
-            registry.discard_version(conn, pending.id)
+        with registry.abandoned(pending.id) as abandoned:
+            if not abandoned:  # another machine is publishing it right now, or just did
+                continue
+            for name in (pending.docx_path, pending.pdf_path):
+                if name and Path(name).exists():
+                    moved.append(set_aside(config, pending.household, Path(name)))
+            with registry.engine.begin() as conn:
+                registry.discard_version(conn, pending.id)
         log.warning("%s: version %d was being published when a build stopped; its files "
                     "were set aside and it will be issued again", pending.household,
                     pending.version)

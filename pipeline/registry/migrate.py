@@ -55,6 +55,8 @@ def current_revision(connection: Connection) -> str | None:
 @contextlib.contextmanager
 def _migration_lock(engine: Engine, connection: Connection) -> Iterator[None]:
     if engine.dialect.name == "postgresql":
+        # However long another process's migration takes (no lock_timeout here)
+        connection.execute(text("SET lock_timeout = 0"))
         connection.execute(text("SELECT pg_advisory_lock(:key)"), {"key": _PG_LOCK_KEY})
         try:
             yield
