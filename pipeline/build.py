@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import logging
 import shutil
-import uuid
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import replace
 from pathlib import Path
@@ -44,10 +43,10 @@ from .outcome import (
     PlannedVersion,
 )
 from .outputs import (
-    STAGING,
     UnsafeFolder,
     build_lock,
     plan_folder,
+    staging_folder,
     write_error_report,
 )
 from .pagecodes import WORD_COPY_PAGE, PageId, encode, load_secret, new_token
@@ -125,8 +124,7 @@ class Builder(PlanStages):
             seen: dict[str, tuple[Path, str]] = {}
             for start in range(0, len(workbooks), self.chunk):
                 chunk = workbooks[start: start + self.chunk]
-                staging = self.config.output_dir / STAGING / uuid.uuid4().hex
-                staging.mkdir(parents=True)
+                staging = staging_folder(self.config)
                 try:
                     for outcome in self._build(chunk, staging, seen, report, step):
                         outcomes[outcome.workbook] = outcome

@@ -31,6 +31,7 @@ from .outputs import (
     converter_profiles,
     plan_folder,
     remove_interrupted_leftovers,
+    shared_by_machines,
 )
 from .registry import Registry
 from .render.soffice import reap_abandoned
@@ -46,7 +47,7 @@ def recover_output(config: Config, registry: Registry) -> list[Path]:
 def recover_locked(config: Config, registry: Registry) -> list[Path]:
     """`recover_output` for a caller already holding the build lock."""
     reap_abandoned(converter_profiles(config))  # first: it may still be writing to staging
-    remove_interrupted_leftovers(config.output_dir)
+    remove_interrupted_leftovers(config.output_dir, shared=shared_by_machines(config))
     moved: list[Path] = []
     for pending in registry.pending_versions():
         with registry.abandoned(pending.id) as abandoned:
