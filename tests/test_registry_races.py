@@ -7,16 +7,25 @@ from __future__ import annotations
 
 import json
 import multiprocessing
-from datetime import timedelta
+import socket
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from email import message_from_bytes, policy
+from email.message import EmailMessage
 from pathlib import Path
 
+import pytest
+from aiosmtpd.controller import Controller
 from conftest import PLAN_DATE, edited, valid_household, write_household
 from sharedws import shared_workspaces, without_file_lock
 from sqlalchemy import func, select
 
 from pipeline.build import build_workbooks
-from pipeline.config import load_config
-from pipeline.registry import open_registry, plan_versions, steps
+from pipeline.config import Config, load_config
+from pipeline.registry import SCAN, open_registry, plan_versions, steps
+from pipeline.report.email import Delivery, queue
+from pipeline.report.run import outbox_dir, run_daily_report, send_outbox
 
 HOUSEHOLDS = 20
 
@@ -101,3 +110,128 @@ def test_two_machines_with_different_content_for_one_household_number_it_in_turn
     registry.close()
     # three steps in common, one more in the second machine's edit: four, each its own id
     assert per_household == {f"HH-{n:04d}": 4 for n in range(1, HOUSEHOLDS + 1)}
+
+
+# -- work claimed once: scans, the daily report, e-mails ---------------------------------
+def _claim_all(url: str, keys: list[str]) -> list[str]:
+    """One process's attempt at every key; returns those it won."""
+    registry = open_registry(url)
+    try:
+        return [key for key in keys if registry.claim(SCAN, key)]
+    finally:
+        registry.close()
+
+
+def test_each_piece_of_work_is_claimed_by_one_process(registry_url: str) -> None:
+    keys = [f"{number:064d}" for number in range(40)]
+    open_registry(registry_url).close()  # upgraded once, before the race
+    context = multiprocessing.get_context("spawn")
+    with context.Pool(4) as pool:
+        won = pool.starmap(_claim_all, [(registry_url, keys)] * 4)
+    assert sorted(key for keys_won in won for key in keys_won) == keys  # each once
+    registry = open_registry(registry_url)
+    try:
+        # held by a process that has ended: not taken again until it is stale
+        assert not registry.claim(SCAN, keys[0])
+        assert registry.claim(SCAN, keys[0], stale_after=timedelta(0))
+        registry.release(SCAN, keys[0], done=False)
+        assert registry.claim(SCAN, keys[0])  # released: free again
+        registry.release(SCAN, keys[0], done=True)
+        assert not registry.claim(SCAN, keys[0], stale_after=timedelta(0))  # done for good
+    finally:
+        registry.close()
+
+
+@dataclass
+class Inbox:
+    messages: list[tuple[list[str], EmailMessage]] = field(default_factory=list)
+
+    async def handle_DATA(self, server: object, session: object, envelope: object) -> str:
+        message = message_from_bytes(envelope.content, policy=policy.default)  # type: ignore
+        self.messages.append((list(envelope.rcpt_tos), message))  # type: ignore[attr-defined]
+        return "250 Message accepted"
+
+
+@pytest.fixture
+def mail() -> Iterator[tuple[Inbox, int]]:
+    """A real SMTP server on this machine."""
+    inbox = Inbox()
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = int(probe.getsockname()[1])
+    controller = Controller(inbox, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        yield inbox, port
+    finally:
+        controller.stop()
+
+
+def _mailing_workspaces(tmp_path: Path, url: str, port: int) -> list[Config]:
+    machines = shared_workspaces(tmp_path, url)
+    for config in machines:
+        assert config.source is not None
+        with config.source.open("a", encoding="utf-8") as handle:
+            handle.write(f'[report.teams]\nNorth = ["north.manager@example.org"]\n'
+                         f'South = ["south.manager@example.org"]\n'
+                         f'[smtp]\nhost = "127.0.0.1"\nport = {port}\nsecurity = "none"\n'
+                         f'sender = "plans@example.org"\ntimeout_seconds = 5\n')
+    machines = [load_config(config.source) for config in machines]
+    for reference, team in (("HH-0001", "North"), ("HH-0002", "South")):
+        write_household(machines[0], valid_household(reference, team=team))
+    outcomes = build_workbooks(machines[0], [machines[0].intake_dir], pdf=False)
+    assert [o.status for o in outcomes] == ["built", "built"]
+    return machines
+
+
+def _daily_report_in(config_path: str, answer: str) -> None:
+    config = load_config(Path(config_path))
+    result = run_daily_report(config, date.today() + timedelta(days=120))
+    Path(answer).write_text(json.dumps(None if result is None else len(result.sent)))
+
+
+def test_the_daily_report_goes_out_once_however_many_watchers(
+        tmp_path: Path, registry_url: str, mail: tuple[Inbox, int]) -> None:
+    inbox, port = mail
+    machines = _mailing_workspaces(tmp_path, registry_url, port)
+    paths = [str(config.source) for config in machines] * 2  # two watchers per machine
+    answers = [f"{tmp_path}/answer-{number}.json" for number in range(len(paths))]
+    context = multiprocessing.get_context("spawn")
+    watchers = [context.Process(target=_daily_report_in, args=(path, answer))
+                for path, answer in zip(paths, answers, strict=True)]
+    for watcher in watchers:
+        watcher.start()
+    for watcher in watchers:
+        watcher.join(timeout=300)
+        assert watcher.exitcode == 0
+    made = [json.loads(Path(answer).read_text()) for answer in answers]
+    assert sorted(made, key=str) == [2, None, None, None], made  # one made it, sent two
+    assert sorted(to for to, _message in inbox.messages) == [
+        ["north.manager@example.org"], ["south.manager@example.org"]]
+    reports = list((machines[0].output_dir / "reports").glob("overdue-*.xlsx"))
+    assert len(reports) == 1
+
+
+def _send_outbox_in(config_path: str) -> None:
+    send_outbox(load_config(Path(config_path)))
+
+
+def test_each_queued_e_mail_is_sent_by_one_machine(
+        tmp_path: Path, registry_url: str, mail: tuple[Inbox, int]) -> None:
+    inbox, port = mail
+    machines = _mailing_workspaces(tmp_path, registry_url, port)
+    outbox = outbox_dir(machines[0])
+    for number in range(12):  # waiting from earlier runs (the mail server was down)
+        queue(outbox, Delivery("North", ("north.manager@example.org",), f"Report {number}",
+                               "Overdue steps", ()), "plans@example.org", f"old-{number}")
+    context = multiprocessing.get_context("spawn")
+    senders = [context.Process(target=_send_outbox_in, args=(str(config.source),))
+               for config in machines * 2]
+    for sender in senders:
+        sender.start()
+    for sender in senders:
+        sender.join(timeout=300)
+        assert sender.exitcode == 0
+    subjects = sorted(str(message["Subject"]) for _to, message in inbox.messages)
+    assert subjects == sorted(f"Report {number}" for number in range(12))  # each once
+    assert list(outbox.glob("*.eml")) == []

@@ -25,6 +25,7 @@ from sqlalchemy.engine import Engine, ExceptionContext
 
 from ..config import Config
 from ..errors import NEARLY_FULL_BYTES, DiskFull, RegistryUnavailable, disk_full
+from .claims import DAILY_REPORT, EMAIL, SCAN, ClaimRecords
 from .core import PlanRecords, VersionRecord, insert_ignoring_duplicates, now, os_user
 from .facts import FactRecords
 from .issuing import IssueRecords, VersionTaken
@@ -45,10 +46,12 @@ from .schema import (
     version_signers,
     version_steps,
     weekly_reviews,
+    work_claims,
 )
 
 
-class Registry(PlanRecords, IssueRecords, PaperRecords, ReviewRecords, FactRecords):
+class Registry(PlanRecords, IssueRecords, ClaimRecords, PaperRecords, ReviewRecords,
+               FactRecords):
     def __init__(self, engine: Engine, root: Path | None = None) -> None:
         self.engine = engine
         self.root = root.resolve() if root is not None else None
@@ -144,9 +147,9 @@ def registry_for(config: Config) -> Registry:
                          wait_seconds=float(config.get("registry", "wait_seconds")))
 
 
-__all__ = ["BoxRecord", "KnownPage", "Registry", "RegistryError", "ReviewPack",
-           "VersionRecord", "VersionTaken",
+__all__ = ["DAILY_REPORT", "EMAIL", "SCAN", "BoxRecord", "KnownPage", "Registry",
+           "RegistryError", "ReviewPack", "VersionRecord", "VersionTaken",
            "box_readings", "events", "households", "insert_ignoring_duplicates", "metadata",
            "now", "open_registry", "os_user", "page_layouts", "plan_versions", "registry_for",
            "review_packs", "safety_items", "scans", "steps", "upgrade", "version_signers",
-           "version_steps", "weekly_reviews"]
+           "version_steps", "weekly_reviews", "work_claims"]
