@@ -15,15 +15,20 @@ from email import message_from_bytes, policy
 from email.message import EmailMessage
 from pathlib import Path
 
+import numpy as np
 import pytest
 from aiosmtpd.controller import Controller
 from conftest import PLAN_DATE, edited, valid_household, write_household
+from PIL import Image
 from sharedws import shared_workspaces, without_file_lock
 from sqlalchemy import func, select
 
 from pipeline.build import build_workbooks
 from pipeline.config import Config, load_config
-from pipeline.registry import SCAN, open_registry, plan_versions, steps
+from pipeline.printed import PageLayout
+from pipeline.reconcile.run import reconcile_paths
+from pipeline.reconcile.synth import draw_page, render_page
+from pipeline.registry import SCAN, open_registry, page_layouts, plan_versions, steps
 from pipeline.report.email import Delivery, queue
 from pipeline.report.run import outbox_dir, run_daily_report, send_outbox
 
@@ -235,3 +240,45 @@ def test_each_queued_e_mail_is_sent_by_one_machine(
     subjects = sorted(str(message["Subject"]) for _to, message in inbox.messages)
     assert subjects == sorted(f"Report {number}" for number in range(12))  # each once
     assert list(outbox.glob("*.eml")) == []
+
+
+def _reconcile_in(config_path: str, answer: str) -> None:
+    config = load_config(Path(config_path))
+    outcomes = reconcile_paths(config, [config.scans_dir])
+    Path(answer).write_text(json.dumps([(o.file.name, o.already_seen, len(o.pages))
+                                        for o in outcomes]))
+
+
+@pytest.mark.slow
+def test_a_scan_is_read_by_one_machine(tmp_path: Path, registry_url: str) -> None:
+    machines = shared_workspaces(tmp_path, registry_url)
+    write_household(machines[0], valid_household("HH-0001"))
+    [built] = build_workbooks(machines[0], [machines[0].intake_dir])
+    assert built.pdf is not None, built.message
+    registry = open_registry(registry_url)
+    with registry.engine.connect() as conn:
+        rows = conn.execute(select(page_layouts.c.layout)
+                            .order_by(page_layouts.c.page)).scalars().all()
+    last = PageLayout.from_json(rows[-1])  # the page with the signature boxes
+    image, truth = draw_page(render_page(str(built.pdf), last.page - 1, 200), last, 200,
+                             np.random.default_rng(1), p_signed=1.0, p_ticked=1.0,
+                             p_strike=0.0)
+    Image.fromarray(image).save(machines[0].scans_dir / "signed.png")
+    context = multiprocessing.get_context("spawn")
+    answers = [f"{tmp_path}/answer-{number}.json" for number in range(len(machines))]
+    readers = [context.Process(target=_reconcile_in, args=(str(config.source), answer))
+               for config, answer in zip(machines, answers, strict=True)]
+    for reader in readers:
+        reader.start()
+    for reader in readers:
+        reader.join(timeout=300)
+        assert reader.exitcode == 0
+    outcomes = [json.loads(Path(answer).read_text()) for answer in answers]
+    assert sorted(outcome for found in outcomes for outcome in found) == [
+        ["signed.png", False, 1], ["signed.png", True, 0]], outcomes  # read once, skipped once
+    kinds = [event["kind"] for event in registry.events_for("HH-0001")]
+    registry.close()
+    assert kinds.count("scan_matched") == 1
+    # each signature box recorded once: found, or left for a person to decide
+    assert kinds.count("signature_found") + kinds.count("box_needs_review") == len(
+        truth.signatures) > 0
