@@ -84,24 +84,46 @@ def upgrade(engine: Engine, workspace: Path | None = None, *,
     applied (none when up to date)."""
     head = target or head_revision()
     with engine.connect() as probe:
-        if current_revision(probe) == head:
+        if current_revision(probe) == head and (target or not _queue_missing(probe)):
             return []
     with engine.connect() as connection:
         # Autocommit for the lock statements; Alembic opens its own transaction.
         connection = connection.execution_options(isolation_level="AUTOCOMMIT")
         with _migration_lock(engine, connection), engine.connect() as migrating:
             start = current_revision(migrating)
+            if start != head:  # else another process upgraded it while we waited
+                config = _alembic_config(migrating, workspace)
+                if MigrationContext.configure(migrating).get_current_revision() is None \
+                        and start == FIRST_REVISION:
+                    command.stamp(config, FIRST_REVISION)  # made before migrations existed
+                command.upgrade(config, head)
+                migrating.commit()
+            if target is None and _queue_missing(migrating):
+                _create_queue(migrating)
             if start == head:
-                return []  # another process upgraded it while we waited
-            config = _alembic_config(migrating, workspace)
-            if MigrationContext.configure(migrating).get_current_revision() is None \
-                    and start == FIRST_REVISION:
-                command.stamp(config, FIRST_REVISION)  # made before migrations existed
-            command.upgrade(config, head)
-            migrating.commit()
+                return []
     applied = _revisions_between(start, head)
     log.info("registry upgraded: %s", ", ".join(applied))
     return applied
+
+
+def _queue_missing(connection: Connection) -> bool:
+    """Whether a PostgreSQL registry lacks the tables of the work queue (pipeline/queue.py)."""
+    return (connection.dialect.name == "postgresql"
+            and not inspect(connection).has_table("procrastinate_jobs"))
+
+
+def _create_queue(connection: Connection) -> None:
+    """procrastinate's tables, from the SQL the installed procrastinate ships."""
+    from procrastinate.schema import SchemaManager
+
+    connection.rollback()
+    # psycopg runs a script of several statements when given no parameters
+    driver = connection.connection.driver_connection
+    assert driver is not None
+    driver.execute(SchemaManager.get_schema())  # type: ignore[attr-defined]
+    driver.commit()  # type: ignore[attr-defined]
+    log.info("registry: the work queue's tables were made")
 
 
 def _revisions_between(start: str | None, head: str) -> list[str]:
