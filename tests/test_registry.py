@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import multiprocessing
 import sqlite3
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -18,9 +19,12 @@ from sqlalchemy import MetaData, Table, create_engine, inspect, select, text
 
 from pipeline.cli import main
 from pipeline.config import Config
+from pipeline.errors import RegistryUnavailable
+from pipeline.model import Household
 from pipeline.registry import (
     box_readings,
     events,
+    households,
     metadata,
     open_registry,
     page_layouts,
@@ -147,3 +151,34 @@ def test_processes_starting_together_upgrade_once(tmp_path: Path, registry_url: 
     with context.Pool(4) as pool:
         revisions = pool.map(_open, [fresh, fresh, old, old, fresh, old])
     assert revisions == [head_revision()] * 6
+
+
+def test_an_unreachable_postgresql_server_is_named_with_what_to_do(tmp_path: Path) -> None:
+    url = f"postgresql+psycopg://supportplan:secret@/plans?host={tmp_path / 'no-server'}"
+    with pytest.raises(RegistryUnavailable) as caught:
+        open_registry(url)
+    message = str(caught.value)
+    assert "cannot be reached" in message and "PostgreSQL server is running" in message
+    assert "secret" not in message  # the password is never shown
+
+
+def test_a_household_locked_too_long_by_another_machine_stops_kindly(pg_url: str) -> None:
+    waiting = open_registry(pg_url, wait_seconds=1)
+    household = Household(reference="HH-0001", name="Hassan family",
+                          caseworker="Jo Whitfield", caseworker_email="", team="",
+                          peer_reviewer="", plan_date=date(2026, 11, 1),
+                          review_date=date(2027, 2, 1), preferred_language="",
+                          interpreter_used="", members=(), steps=(), safety_plan=())
+    with waiting.engine.begin() as conn:
+        waiting.claim_household(conn, household)
+    holder = create_engine(pg_url)
+    try:
+        with holder.begin() as conn:  # another machine mid-way through issuing a version
+            conn.execute(select(households).where(households.c.reference == "HH-0001")
+                         .with_for_update()).first()
+            with pytest.raises(RegistryUnavailable) as caught, waiting.engine.begin() as mine:
+                waiting.reserve_version(mine, household, 1, "0" * 64)
+        assert "stayed busy with another command for 1 seconds" in str(caught.value)
+    finally:
+        holder.dispose()
+        waiting.close()

@@ -132,3 +132,5 @@ def test_a_worker_killed_mid_batch_leaves_each_plan_once(tmp_path: Path, pg_url:
     finally:
         _stop(workers)
     _check_all_once(pg_url, machines)
+    # the killed worker's job was found stalled and run again
+    assert any("stopped answering are queued again" in log.read_text() for log in logs)

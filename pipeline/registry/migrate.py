@@ -62,6 +62,8 @@ def _migration_lock(engine: Engine, connection: Connection) -> Iterator[None]:
             yield
         finally:
             connection.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": _PG_LOCK_KEY})
+            # back to [registry] wait_seconds for whoever uses this pooled connection next
+            connection.execute(text("RESET lock_timeout"))
         return
     database = engine.url.database
     if engine.dialect.name != "sqlite" or not database or database == ":memory:":

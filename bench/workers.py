@@ -1,7 +1,7 @@
 """Benchmark work shared across machines: N workers on one PostgreSQL registry drain a queue
 of synthetic workbooks.
 
-    .venv/bin/python bench/queue.py --households 200 --workers 2
+    .venv/bin/python bench/workers.py --households 200 --workers 2
 
 Starts a throwaway PostgreSQL server (Debian's binaries, a unix socket in a temporary
 folder), makes one workspace folder per worker sharing one intake and output folder, queues
