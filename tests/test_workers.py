@@ -17,6 +17,7 @@ from click.testing import CliRunner
 from conftest import valid_household, write_household
 from sharedws import shared_workspaces
 from sqlalchemy import create_engine, select, text
+from test_watch import WatchProcess
 
 from pipeline.cli import main
 from pipeline.config import Config, load_config
@@ -134,3 +135,28 @@ def test_a_worker_killed_mid_batch_leaves_each_plan_once(tmp_path: Path, pg_url:
     _check_all_once(pg_url, machines)
     # the killed worker's job was found stalled and run again
     assert any("stopped answering are queued again" in log.read_text() for log in logs)
+
+
+@pytest.mark.slow
+def test_the_watcher_queues_work_and_a_worker_does_it(tmp_path: Path, pg_url: str) -> None:
+    machines = shared_workspaces(tmp_path, pg_url)
+    with WatchProcess(machines[0].root, "--polling") as watcher:
+        watcher.wait_for("watching")
+        write_household(machines[0], valid_household("HH-0001"))
+        (machines[0].scans_dir / "scan-001.pdf").write_bytes(b"%PDF-1.4\n%%EOF\n")
+        watcher.wait_for("queued 1 workbook", timeout=120)
+        watcher.wait_for("queued 1 scan", timeout=120)
+        assert not watcher.named("built")  # the work is the workers'
+        assert watcher.stop() == 0
+    engine = create_engine(pg_url)
+    with engine.connect() as conn:
+        jobs = sorted(conn.execute(text("SELECT task_name, args::text FROM procrastinate_jobs "
+                                        "WHERE task_name LIKE 'supportplan.%' AND "
+                                        "task_name <> 'supportplan.retry_stalled'")).all())
+    engine.dispose()
+    assert [name for name, _args in jobs] == ["supportplan.build", "supportplan.reconcile"]
+    assert "HH-0001.xlsx" in jobs[0][1] and "scan-001.pdf" in jobs[1][1]
+    done = subprocess.run([SUPPORTPLAN, "--config", str(machines[1].source), "worker",
+                           "--until-empty"], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert _issued(pg_url) == [("HH-0001", 1, "issued")]
