@@ -319,9 +319,13 @@ class Builder(PlanStages):
         report = write_error_report(self.config, result, reference)
         errors = result.errors
         first = errors[0] if errors else None
+        # A problem in a cell may quote what was typed there (a name): build's output goes
+        # to logs, so it names the cell and leaves the words to the errors file.
+        where = ("" if first is None else f", first at {first.location}" if first.sheet
+                 else f", first: {first}")
         return BuildOutcome(result.path, FAILED, reference, problems=result.problems,
-                            message=f"{len(errors)} error{'s' if len(errors) != 1 else ''}, "
-                                    f"first: {first}", error_report=report)
+                            message=f"{len(errors)} error{'s' if len(errors) != 1 else ''}"
+                                    f"{where}", error_report=report)
 
     def _update_progress(self, result: ReadResult, household: Household, workbook_sha256: str,
                          latest: VersionRecord) -> BuildOutcome:

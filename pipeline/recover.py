@@ -96,5 +96,6 @@ def check_registry_matches_output(config: Config, registry: Registry) -> None:
             f"{len(found)} plan file{'s' if len(found) != 1 else ''} (for example "
             f"{found[0].name}): the registry was "
             "probably replaced, lost or pointed somewhere new in config.toml [registry]. "
-            "Restore it from your backup (see README, \"Backups\") and build again; to start "
-            "afresh on purpose, move the output folder aside first")
+            "Restore it from your backup (see README, \"Backups\") and build again; without "
+            "a backup, `supportplan registry rebuild` recovers the plans from their files; "
+            "to start afresh on purpose, move the output folder aside first")

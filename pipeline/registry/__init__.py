@@ -11,6 +11,8 @@ core     households, versions, steps, events (`PlanRecords`)
 paper    page layouts, scans, box readings and people's decisions (`PaperRecords`)
 reviews  the last signed version, formal review packs, weekly reviews (`ReviewRecords`)
 facts    bulk reads for the overdue rules (`FactRecords`)
+retention  households closed long ago, and removing one (`RetentionRecords`)
+rebuilt  versions recovered from plan files into an empty registry (`RebuiltRecords`)
 """
 
 from __future__ import annotations
@@ -31,6 +33,8 @@ from .facts import FactRecords
 from .issuing import IssueRecords, VersionTaken
 from .migrate import upgrade
 from .paper import BoxRecord, KnownPage, PaperRecords, RegistryError
+from .rebuilt import RebuiltRecords
+from .retention import RetentionRecords
 from .reviews import ReviewPack, ReviewRecords
 from .schema import (
     box_readings,
@@ -51,7 +55,7 @@ from .schema import (
 
 
 class Registry(PlanRecords, IssueRecords, ClaimRecords, PaperRecords, ReviewRecords,
-               FactRecords):
+               FactRecords, RetentionRecords, RebuiltRecords):
     def __init__(self, engine: Engine, root: Path | None = None) -> None:
         self.engine = engine
         self.root = root.resolve() if root is not None else None

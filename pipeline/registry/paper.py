@@ -214,9 +214,9 @@ class PaperRecords:
                 event(conn, "box_needs_review", household, version, box_kind=str(box.kind),
                       key=box.key, reading_id=box.reading_id, scan=sha256, score=box.score,
                       reason=box.reason)
-        if result.marks:
+        if result.changes:
             event(conn, "paper_changes", household, version, scan=sha256, page=result.page,
-                  marks=[[m.kind, list(m.bbox)] for m in result.marks])
+                  marks=[[m.kind, list(m.bbox)] for m in result.changes])
         if result.superseded_by is not None:
             event(conn, "scan_of_superseded_version", household, version, scan=sha256,
                   page=result.page, newest=result.superseded_by)

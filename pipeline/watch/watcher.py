@@ -27,7 +27,7 @@ from watchdog.observers.polling import PollingObserver
 
 from ..build import FAILED, Builder, BuildOutcome
 from ..config import Config
-from ..errors import DiskFull, RegistryUnavailable
+from ..errors import DiskFull, RegistryUnavailable, SupportplanError
 from ..files import sha256_file
 from ..intake.files import SCAN, WORKBOOK, FileState, classify, file_state, refusal
 from ..intake.problems import ERROR, Problem, ReadResult
@@ -411,6 +411,13 @@ class Watcher:
             try:
                 outcomes = reconcile_paths(
                     self.config, [scan.resolve()], registry=self.registry)
+            except SupportplanError as exc:
+                # Something about the workspace (its secret missing, say), not a bug: one
+                # line that says what to do, and the scan waits until it is fixed.
+                log.debug("reconciling a scan stopped", exc_info=True)
+                self.events.emit("scan not read", output=scan,
+                                 detail=str(exc).splitlines()[0][:400])
+                continue
             except Exception:  # never let a scan stop the watcher
                 log.exception("reconciler failed")
                 self.events.emit("scan failed in the reconciler", output=scan)
