@@ -8,6 +8,10 @@ folder), makes one workspace folder per worker sharing one intake and output fol
 every workbook with `supportplan build --queue`, starts the workers and times until every
 plan is issued. Prints plans per second, and any duplicate (a version other than v1, a plan
 file twice, a failed job). Machines here are noisy: read the ratio, not absolute times.
+
+Measured 2026-11-23, 2 cores shared with other test runs, PDFs on, cold LibreOffice per
+job: 2 workers, 200 workbooks: 200 plans in 849.8 s = 0.24 plans/s; 200 versions, all v1,
+400 plan files, 0 failed jobs, 0 duplicates.
 """
 
 from __future__ import annotations
