@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import logging
 import shutil
-import uuid
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import replace
 from pathlib import Path
@@ -44,16 +43,16 @@ from .outcome import (
     PlannedVersion,
 )
 from .outputs import (
-    STAGING,
     UnsafeFolder,
     build_lock,
     plan_folder,
+    staging_folder,
     write_error_report,
 )
 from .pagecodes import WORD_COPY_PAGE, PageId, encode, load_secret, new_token
 from .plan import assign_step_ids, content_hash, step_content
 from .recover import check_registry_matches_output, recover_locked, unrecorded_plan_files
-from .registry import Registry, VersionRecord, registry_for
+from .registry import Registry, VersionRecord, VersionTaken, registry_for
 from .render.docx import Organisation, TemplateError, plan_context, render_docx
 from .render.finishing import Finishing
 from .render.soffice import ConversionError, PdfOptions, find_soffice
@@ -65,6 +64,10 @@ from .stages import PlanStages
 from .wording.settings import LanguageSettings
 
 log = logging.getLogger(__name__)
+
+# Builds on other machines may issue versions of the same household meanwhile: decide again
+# this many times at most.
+MAX_ATTEMPTS = 3
 
 class Builder(PlanStages):
     """Holds what a batch shares: config, registry, template, LibreOffice."""
@@ -121,8 +124,7 @@ class Builder(PlanStages):
             seen: dict[str, tuple[Path, str]] = {}
             for start in range(0, len(workbooks), self.chunk):
                 chunk = workbooks[start: start + self.chunk]
-                staging = self.config.output_dir / STAGING / uuid.uuid4().hex
-                staging.mkdir(parents=True)
+                staging = staging_folder(self.config)
                 try:
                     for outcome in self._build(chunk, staging, seen, report, step):
                         outcomes[outcome.workbook] = outcome
@@ -132,7 +134,7 @@ class Builder(PlanStages):
 
     def _build(self, workbooks: Sequence[Path], staging: Path,
                seen: dict[str, tuple[Path, str]], report: Callable[[BuildOutcome], None],
-               step: Callable[[int], None]) -> list[BuildOutcome]:
+               step: Callable[[int], None], attempt: int = 1) -> list[BuildOutcome]:
         done: list[BuildOutcome] = []
 
         def finished(outcome: BuildOutcome, steps_left: int) -> None:
@@ -168,9 +170,33 @@ class Builder(PlanStages):
                 planned.append(plan)
         if self.pdf and planned:
             self._convert(planned)
+        again: list[Path] = []
         for plan in planned:
-            finished(plan.outcome or self._publish(plan), 1)
+            try:
+                outcome = plan.outcome or self._publish(plan)
+            except VersionTaken as taken:  # another machine recorded this number first
+                if not taken.same_content and attempt < MAX_ATTEMPTS:
+                    step(1)
+                    again.append(plan.result.path)  # decide again from what it issued
+                    seen.pop(case_key(plan.household.reference), None)
+                    continue
+                outcome = self._taken(plan, taken)
+            finished(outcome, 1)
+        if again:
+            done += self._build(again, staging, seen, report, lambda _n: None, attempt + 1)
         return done
+
+    @staticmethod
+    def _taken(plan: PlannedVersion, taken: VersionTaken) -> BuildOutcome:
+        reference = plan.household.reference
+        if taken.same_content:
+            return BuildOutcome(plan.result.path, UNCHANGED, reference, taken.version,
+                                problems=plan.result.problems,
+                                message=f"v{taken.version} with this content was made by "
+                                "another build at the same time")
+        return BuildOutcome(plan.result.path, FAILED, reference, message=(
+            f"other builds kept issuing new versions of {reference} meanwhile (now "
+            f"v{taken.version}); save the workbook again to build it"))
 
     # -- stage 1: read, decide, render DOCX ------------------------------------------
     def read(self, workbooks: Sequence[Path]) -> list[ReadResult]:
@@ -243,7 +269,10 @@ class Builder(PlanStages):
             StepState.from_content(step_id, step_content(step), step.status, step.done_on)
             for step_id, step in zip(step_ids, household.steps, strict=True)])
             if latest else None)
-        if unrecorded := unrecorded_plan_files(self.config, reference, issued):
+        # Versions another machine is publishing right now are recorded: not strangers.
+        if unrecorded := unrecorded_plan_files(
+                self.config, reference, max(issued, self.registry.highest_recorded_version(
+                    reference))):
             return self._refuse(result, Problem(
                 ERROR, "", "", f"output/{reference} already holds "
                 f"{', '.join(path.name for path in unrecorded)}, which the registry has no "

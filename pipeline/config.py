@@ -56,6 +56,17 @@ url = "sqlite:///supportplan.sqlite"
 # stops with a message (it retries all the while).
 wait_seconds = 30
 
+[queue]
+# With a PostgreSQL registry, work is shared across machines: `supportplan watch` and
+# `supportplan build --queue` put jobs in a queue kept in the registry's database, and
+# `supportplan worker` processes on any machine run them. A job that fails is tried again
+# this many times, waiting longer each time.
+retries = 5
+# A worker tells the others it is alive this often (seconds); one silent for
+# stalled_after_seconds is taken for dead and its unfinished job is run again elsewhere.
+heartbeat_seconds = 10
+stalled_after_seconds = 30
+
 [plan]
 # Review date when the workbook leaves it blank: plan date + this many months.
 review_interval_months = 3

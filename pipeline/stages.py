@@ -91,44 +91,53 @@ class PlanStages:
         household, reference = plan.household, plan.household.reference
         docx = plan_file(self.config, reference, plan.version, "docx")
         pdf = plan_file(self.config, reference, plan.version, "pdf") if plan.staged_pdf else None
-        # Recorded first, as "publishing": files never exist without a record to explain them.
-        with self.registry.engine.begin() as conn:
-            self.registry.claim_household(conn, household)
-            self.registry.update_steps(conn, reference, plan.step_ids, household.steps)
-            version_id = self.registry.insert_version(
-                conn, household, version=plan.version, content_hash=plan.content_hash,
-                content=plan_content(household), step_ids=plan.step_ids,
-                docx_path=str(docx), pdf_path=str(pdf) if pdf else None, reason=plan.reason)
-            if plan.layout is not None:
-                self.registry.record_layout(conn, version_id, plan.layout)
-        published: list[Path] = []
-        try:
-            docx.parent.mkdir(parents=True, exist_ok=True)
-            for staged, target in ((plan.staged_word_copy, docx), (plan.staged_pdf, pdf)):
-                if staged is not None and target is not None:
-                    publish(staged, target)
-                    published.append(target)
-        except BaseException as exc:
-            # Undo in-process (a disk full, a file in the way); a killed process leaves the
-            # "publishing" record for recovery instead.
-            for path in published:
-                path.unlink(missing_ok=True)
-            with self.registry.engine.begin() as conn:
-                self.registry.discard_version(conn, version_id)
-            if isinstance(exc, FileExistsError):
-                return BuildOutcome(plan.result.path, FAILED, reference, message=f"{exc} "
-                                    "already exists (another build got there first); save "
-                                    "the workbook again to retry")
-            raise
-        with self.registry.engine.begin() as conn:
-            self.registry.upsert_household(conn, household, workbook_path=str(plan.result.path),
-                                           workbook_sha256=plan.workbook_sha256,
-                                           content_hash=plan.content_hash)
-            self.registry.mark_issued(conn, version_id)
-            self.registry.record_event(conn, "version_issued", reference, plan.version,
-                                       docx=docx.name, pdf=pdf.name if pdf else None,
-                                       signers=[s.key for s in household.signers],
-                                       reason=plan.reason)
+        with self.registry.publishing() as recording:
+            # Recorded first, as "publishing": files never exist without a record to explain
+            # them. The number is checked again under the household's row lock (another
+            # machine may have issued it since this build read the workbook).
+            with recording.begin():
+                self.registry.reserve_version(recording, household, plan.version,
+                                              plan.content_hash)
+                self.registry.update_steps(recording, reference, plan.step_ids,
+                                           household.steps)
+                version_id = self.registry.insert_version(
+                    recording, household, version=plan.version,
+                    content_hash=plan.content_hash, content=plan_content(household),
+                    step_ids=plan.step_ids, docx_path=str(docx),
+                    pdf_path=str(pdf) if pdf else None, reason=plan.reason)
+                if plan.layout is not None:
+                    self.registry.record_layout(recording, version_id, plan.layout)
+                self.registry.hold_version(recording, version_id)
+            published: list[Path] = []
+            try:
+                docx.parent.mkdir(parents=True, exist_ok=True)
+                for staged, target in ((plan.staged_word_copy, docx), (plan.staged_pdf, pdf)):
+                    if staged is not None and target is not None:
+                        publish(staged, target)
+                        published.append(target)
+            except BaseException as exc:
+                # Undo in-process (a disk full, a file in the way); a killed process leaves
+                # the "publishing" record for recovery instead.
+                for path in published:
+                    path.unlink(missing_ok=True)
+                with self.registry.engine.begin() as conn:
+                    self.registry.discard_version(conn, version_id)
+                if isinstance(exc, FileExistsError):
+                    return BuildOutcome(plan.result.path, FAILED, reference, message=f"{exc} "
+                                        "already exists (another build got there first); "
+                                        "save the workbook again to retry")
+                raise
+            with recording.begin():
+                self.registry.upsert_household(recording, household,
+                                               workbook_path=str(plan.result.path),
+                                               workbook_sha256=plan.workbook_sha256,
+                                               content_hash=plan.content_hash)
+                self.registry.mark_issued(recording, version_id)
+                self.registry.record_event(recording, "version_issued", reference,
+                                           plan.version, docx=docx.name,
+                                           pdf=pdf.name if pdf else None,
+                                           signers=[s.key for s in household.signers],
+                                           reason=plan.reason)
         return self._after_success(BuildOutcome(plan.result.path, BUILT, reference,
                                                 plan.version, docx, pdf,
                                                 problems=plan.result.problems))

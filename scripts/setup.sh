@@ -15,6 +15,7 @@ DEBIAN_PACKAGES=(
   fonts-noto-cjk             # Chinese, Japanese and Korean names (without it they print as empty boxes)
   fonts-symbola              # emoji and symbols as outlines (a colour emoji font prints blank in LibreOffice's PDFs)
   poppler-utils              # pdftoppm / pdftotext for looking at plans
+  postgresql                 # tests start a throwaway server on a socket (the several-offices registry)
   python3-venv
 )
 

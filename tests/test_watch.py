@@ -174,7 +174,8 @@ def registry_versions(root: Path, reference: str) -> list[int]:
 def leftovers(root: Path) -> list[Path]:
     output = root / "output"
     staging = output / ".staging"
-    return [*output.rglob("*.part"), *(staging.iterdir() if staging.is_dir() else [])]
+    # a build's staging folders are .staging/<machine>/<process>-<id>
+    return [*output.rglob("*.part"), *(staging.glob("*/*") if staging.is_dir() else [])]
 
 
 def processes_in_sessions(sessions: list[int]) -> list[str]:

@@ -24,7 +24,7 @@ from ..errors import SupportplanError
 from ..files import replace_text, sha256_file, write_new_bytes
 from ..outputs import UnsafeFolder, plan_folder
 from ..pagecodes import SecretError, load_secret
-from ..registry import Registry, now, registry_for
+from ..registry import SCAN, Registry, now, registry_for
 from ..signoff import BoxKind, BoxState, PageResult, PageStatus
 from .boxes import Thresholds
 from .crops import write_crops
@@ -95,6 +95,16 @@ class Reconciler:
         except OSError as exc:
             return ScanOutcome(path, "", [_quarantined(path, 0, f"cannot read the file "
                                                                 f"({exc.strerror})")])
+        # One reader per scan however many machines watch the folder: the others skip it.
+        if not self.registry.claim(SCAN, digest):
+            log.info("a scan is being read by another process; skipped here")
+            return ScanOutcome(path, digest, [], already_seen=True)
+        try:
+            return self._reconcile_claimed(path, digest)
+        finally:
+            self.registry.release(SCAN, digest, done=False)  # the scans table says it was read
+
+    def _reconcile_claimed(self, path: Path, digest: str) -> ScanOutcome:
         previous = self.registry.scan_pages(digest)
         if previous is not None:
             pages = [PageResult.from_json(dict(page, file=str(path))) for page in previous]

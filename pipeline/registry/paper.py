@@ -173,14 +173,12 @@ class PaperRecords:
                                       result.household, result.version, scan=sha256,
                                       page_index=result.page_index, reason=result.reason)
             pages = [result.to_json() for result in results]
-            seen = conn.execute(select(scans.c.sha256).where(scans.c.sha256 == sha256)).first()
-            if seen:
-                conn.execute(scans.update().where(scans.c.sha256 == sha256)
-                             .values(pages=pages, received_at=arrived))
-            else:
-                conn.execute(scans.insert().values(
-                    sha256=sha256, original_name=original_name, archived_path=archived,
-                    received_at=arrived, pages=pages))
+            # insert-or-update in one statement each: no gap for another machine to fill
+            insert_ignoring_duplicates(conn, scans, {
+                "sha256": sha256, "original_name": original_name, "archived_path": archived,
+                "received_at": arrived, "pages": pages})
+            conn.execute(scans.update().where(scans.c.sha256 == sha256)
+                         .values(pages=pages, received_at=arrived))
 
     def _record_page(self, conn: Connection, sha256: str, result: PageResult,
                      arrived: datetime) -> None:

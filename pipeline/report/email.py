@@ -8,12 +8,13 @@ never from config.toml.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
 import re
 import smtplib
 import ssl
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from email import policy
 from email.message import EmailMessage
@@ -131,33 +132,68 @@ def connect(smtp: Mapping[str, Any]) -> smtplib.SMTP:
     return client
 
 
-def send_pending(outbox: Path, smtp: Mapping[str, Any]) -> list[SendResult]:
-    """Send every queued message; sent ones leave the outbox, failed ones stay for next time."""
+@dataclass(frozen=True)
+class OutboxClaims:
+    """Who sends which queued message when several machines share the outbox (the registry
+    keeps the claims): `take(key)` is true for the one process that may send the message
+    with that content hash; `settle(key, sent)` ends the claim."""
+
+    take: Callable[[str], bool]
+    settle: Callable[[str, bool], None]
+
+
+def _claimed(queued: Sequence[Path], claims: OutboxClaims | None
+             ) -> list[tuple[Path, str, bytes]]:
+    """The queued messages this process sends: (file, content hash, bytes)."""
+    found = []
+    for path in queued:
+        try:
+            data = path.read_bytes()
+        except FileNotFoundError:  # sent by another machine meanwhile
+            continue
+        key = hashlib.sha256(data).hexdigest()
+        if claims is None or claims.take(key):
+            found.append((path, key, data))
+    return found
+
+
+def send_pending(outbox: Path, smtp: Mapping[str, Any],
+                 claims: OutboxClaims | None = None) -> list[SendResult]:
+    """Send every queued message; sent ones leave the outbox, failed ones stay for next time.
+    With `claims`, a message another process is sending (or has sent) is left to it."""
     queued = pending(outbox)
     if not queued:
         return []
     parser = BytesParser(policy=policy.default)
-    messages = [(path, parser.parsebytes(path.read_bytes())) for path in queued]
+    messages = [(path, key, parser.parsebytes(data))
+                for path, key, data in _claimed(queued, claims)]
+    settle = claims.settle if claims is not None else (lambda _key, _sent: None)
+    if not messages:
+        return []
     try:
         client = connect(smtp)
     except (OSError, smtplib.SMTPException, EmailError) as exc:
         reason = f"cannot reach the mail server {smtp['host']}:{smtp['port']}: {exc}"
         log.warning("%s; %d message(s) stay queued", reason, len(messages))
+        for _path, key, _msg in messages:
+            settle(key, False)
         return [SendResult(path, str(msg["X-Supportplan-Team"] or ""), _to(msg), reason)
-                for path, msg in messages]
+                for path, _key, msg in messages]
     results: list[SendResult] = []
     try:
-        for path, msg in messages:
+        for path, key, msg in messages:
             team = str(msg["X-Supportplan-Team"] or "")
             try:
                 refused = client.send_message(msg)
             except (OSError, smtplib.SMTPException) as exc:
                 log.warning("sending %s failed: %s; it stays queued", path.name, exc)
                 results.append(SendResult(path, team, _to(msg), str(exc)))
+                settle(key, False)
                 continue
             if refused:
                 # Some recipients refused: keep a record, but do not resend to the others.
                 log.warning("%s: %d recipient(s) refused", path.name, len(refused))
+            settle(key, True)
             path.unlink(missing_ok=True)
             accepted = tuple(a for a in _to(msg) if a not in refused)
             results.append(SendResult(path, team, accepted,

@@ -14,14 +14,22 @@ import hashlib
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 from pathlib import Path
 
 from ..config import Config
 from ..errors import SettingsError
 from ..overdue import Finding, RuleSettings, evaluate
-from ..registry import registry_for
-from .email import Delivery, SendResult, pending, queue, send_pending, slug
+from ..registry import DAILY_REPORT, EMAIL, registry_for
+from .email import (
+    Delivery,
+    OutboxClaims,
+    SendResult,
+    pending,
+    queue,
+    send_pending,
+    slug,
+)
 from .links import LinkFor, link_maker
 from .message import message_body
 from .pdf import write_digest_pdf
@@ -30,6 +38,9 @@ from .xlsx import write_report_xlsx
 
 log = logging.getLogger(__name__)
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+
+# A process that claimed a message and then died: another sends it after this long.
+SENDING_STALE_AFTER = timedelta(minutes=15)
 
 
 class ReportError(SettingsError):
@@ -189,8 +200,21 @@ def run_report(config: Config, as_of: date | None = None, *, dry_run: bool = Fal
             result.notes.append(f"{len(earlier)} message(s) from earlier runs wait in "
                                 f"{outbox_dir(config)} (not sent: dry run)")
         return result
-    result.sent = send_pending(outbox_dir(config), smtp)
+    result.sent = send_outbox(config)
     return result
+
+
+def send_outbox(config: Config) -> list[SendResult]:
+    """Send what waits in the outbox, each message by one process only however many
+    machines share the folder (claimed in the registry)."""
+    registry = registry_for(config)
+    try:
+        claims = OutboxClaims(
+            take=lambda key: registry.claim(EMAIL, key, stale_after=SENDING_STALE_AFTER),
+            settle=lambda key, sent: registry.release(EMAIL, key, done=sent))
+        return send_pending(outbox_dir(config), config.values["smtp"], claims)
+    finally:
+        registry.close()
 
 
 def daily_report_time(config: Config) -> time | None:
@@ -205,10 +229,24 @@ def daily_report_time(config: Config) -> time | None:
                           'e.g. "07:00", or "" for no daily report') from exc
 
 
-def run_daily_report(config: Config, as_of: date | None = None) -> ReportResult:
-    """For `supportplan watch`: make and send today's report; never raises on send errors
+def run_daily_report(config: Config, as_of: date | None = None) -> ReportResult | None:
+    """For `supportplan watch` and workers: make and send today's report, once a day however
+    many machines try (None: another made it or is making it); never raises on send errors
     (they stay queued for the next run)."""
-    result = run_report(config, as_of)
+    day = (as_of or date.today()).isoformat()
+    registry = registry_for(config)
+    try:
+        if not registry.claim(DAILY_REPORT, day, stale_after=timedelta(hours=1)):
+            log.info("today's overdue report is made by another process")
+            return None
+        try:
+            result = run_report(config, as_of)
+        except BaseException:
+            registry.release(DAILY_REPORT, day, done=False)  # another may try again
+            raise
+        registry.release(DAILY_REPORT, day, done=True)
+    finally:
+        registry.close()
     for failure in result.failed:
         log.warning("overdue report e-mail for a team is queued for retry: %s", failure.error)
     return result

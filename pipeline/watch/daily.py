@@ -57,6 +57,9 @@ class DailyReport:
     def _work(self) -> None:
         try:
             result = run_daily_report(self.config)
+            if result is None:
+                self.events.emit("daily report made by another watcher or worker")
+                return
             self.events.emit("daily report made", output=result.pdf,
                              detail=f"{len(result.findings)} finding(s)")
         except Exception:  # a report failure is logged, never stops the watcher
