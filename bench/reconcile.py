@@ -175,13 +175,13 @@ def _compare(result: Any, truth: Truth) -> dict[str, Any]:
                     and want.ink_kept < 1 else "")
             out["problems"].append(f"{kind} {box.key}: truth {want.category}{kept} -> "
                                    f"{state} ({box.score:.2f})")
-    marks = [tuple(m.bbox) for m in result.marks]
+    marks = [tuple(m.bbox) for m in result.changes]
     for real in truth.marks:
         if any(found(real.bbox, m) for m in marks):
             out["found_marks"] += 1
         else:
             out["problems"].append(f"missed {real.kind} at {_mm(real.bbox)}")
-    for mark in result.marks:
+    for mark in result.changes:
         if not any(found(real.bbox, mark.bbox) for real in truth.marks):
             cause = next((n.kind for n in truth.noise if found(n.bbox, mark.bbox)), "other")
             out["false_marks"].append(cause)

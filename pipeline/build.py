@@ -17,7 +17,6 @@ from __future__ import annotations
 import contextlib
 import logging
 import shutil
-import uuid
 from collections.abc import Callable, Collection, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import replace
@@ -45,10 +44,10 @@ from .outcome import (
     PlannedVersion,
 )
 from .outputs import (
-    STAGING,
     UnsafeFolder,
     build_lock,
     plan_folder,
+    staging_folder,
     write_error_report,
 )
 from .pagecodes import WORD_COPY_PAGE, PageId, encode, load_secret, new_token
@@ -63,7 +62,7 @@ from .render.stamp import qr_png
 from .render.template_check import PLAN, check_before_use
 from .restore import as_issued, missing_files
 from .safeguards import file_name_problem, members_problem
-from .stages import InFlight, PlanStages
+from .stages import MAX_ATTEMPTS, InFlight, PlanStages
 from .wording.settings import LanguageSettings
 
 log = logging.getLogger(__name__)
@@ -130,8 +129,7 @@ class Builder(PlanStages):
             # stopped by an error part-way.
             recover_locked(self.config, self.registry)
             check_registry_matches_output(self.config, self.registry)
-            staging = self.config.output_dir / STAGING / uuid.uuid4().hex
-            staging.mkdir(parents=True)
+            staging = staging_folder(self.config)
             try:
                 for outcome in self._pipeline(workbooks, staging, report, step):
                     outcomes[outcome.workbook] = outcome
@@ -141,16 +139,18 @@ class Builder(PlanStages):
 
     def _pipeline(self, workbooks: Sequence[Path], staging: Path,
                   report: Callable[[BuildOutcome], None],
-                  step: Callable[[int], None]) -> Iterator[BuildOutcome]:
+                  step: Callable[[int], None], attempt: int = 1) -> Iterator[BuildOutcome]:
         """The stages overlapped, in chunks: while the converters make the PDFs of one chunk
         (and a helper thread stamps them), this thread decides and renders the next, whose
         workbooks are read meanwhile, then publishes the first. Registry writes stay in this
         one thread; at most IN_FLIGHT chunks are in flight, so memory does not grow with
-        the batch."""
+        the batch. Workbooks whose version number another machine took meanwhile are
+        decided again afterwards (`attempt` counts the rounds)."""
         chunks = [workbooks[start: start + self.chunk]
                   for start in range(0, len(workbooks), self.chunk)]
         seen: dict[str, tuple[Path, str]] = {}
         converting = InFlight()
+        again: list[Path] = []
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="reader") as reading:
             reads = [reading.submit(self._read_chunk, chunk) for chunk in chunks[:1]]
             try:
@@ -163,10 +163,12 @@ class Builder(PlanStages):
                                                   step)
                     converting.add(planned, *self._start_conversion(planned))
                     for chunk_planned, futures in converting.due(keep=IN_FLIGHT - 1):
-                        done += self._finish_chunk(chunk_planned, futures, report, step)
+                        done += self._finish_chunk(chunk_planned, futures, report, step,
+                                                   again if attempt < MAX_ATTEMPTS else None)
                     yield from done
                 for chunk_planned, futures in converting.due(keep=0):
-                    yield from self._finish_chunk(chunk_planned, futures, report, step)
+                    yield from self._finish_chunk(chunk_planned, futures, report, step,
+                                                  again if attempt < MAX_ATTEMPTS else None)
             except BaseException as exc:
                 if not isinstance(exc, Exception) and self._converter is not None:
                     self._converter.abort()  # Ctrl-C: stop LibreOffice now
@@ -174,6 +176,8 @@ class Builder(PlanStages):
                     future.cancel()
                 converting.cancel()  # nothing more converted into a staging folder going away
                 raise
+        if again:
+            yield from self._pipeline(again, staging, report, lambda _n: None, attempt + 1)
 
     def _read_chunk(self, workbooks: Sequence[Path]
                     ) -> dict[Path, tuple[ReadResult, str] | str]:
@@ -309,7 +313,10 @@ class Builder(PlanStages):
             StepState.from_content(step_id, step_content(step), step.status, step.done_on)
             for step_id, step in zip(step_ids, household.steps, strict=True)])
             if latest else None)
-        if unrecorded := unrecorded_plan_files(self.config, reference, issued):
+        # Versions another machine is publishing right now are recorded: not strangers.
+        if unrecorded := unrecorded_plan_files(
+                self.config, reference, max(issued, self.registry.highest_recorded_version(
+                    reference))):
             return self._refuse(result, Problem(
                 ERROR, "", "", f"output/{reference} already holds "
                 f"{', '.join(path.name for path in unrecorded)}, which the registry has no "
@@ -356,9 +363,13 @@ class Builder(PlanStages):
         report = write_error_report(self.config, result, reference)
         errors = result.errors
         first = errors[0] if errors else None
+        # A problem in a cell may quote what was typed there (a name): build's output goes
+        # to logs, so it names the cell and leaves the words to the errors file.
+        where = ("" if first is None else f", first at {first.location}" if first.sheet
+                 else f", first: {first}")
         return BuildOutcome(result.path, FAILED, reference, problems=result.problems,
-                            message=f"{len(errors)} error{'s' if len(errors) != 1 else ''}, "
-                                    f"first: {first}", error_report=report)
+                            message=f"{len(errors)} error{'s' if len(errors) != 1 else ''}"
+                                    f"{where}", error_report=report)
 
     def _update_progress(self, result: ReadResult, household: Household, workbook_sha256: str,
                          latest: VersionRecord) -> BuildOutcome:

@@ -56,6 +56,17 @@ url = "sqlite:///supportplan.sqlite"
 # stops with a message (it retries all the while).
 wait_seconds = 30
 
+[queue]
+# With a PostgreSQL registry, work is shared across machines: `supportplan watch` and
+# `supportplan build --queue` put jobs in a queue kept in the registry's database, and
+# `supportplan worker` processes on any machine run them. A job that fails is tried again
+# this many times, waiting longer each time.
+retries = 5
+# A worker tells the others it is alive this often (seconds); one silent for
+# stalled_after_seconds is taken for dead and its unfinished job is run again elsewhere.
+heartbeat_seconds = 10
+stalled_after_seconds = 30
+
 [plan]
 # Review date when the workbook leaves it blank: plan date + this many months.
 review_interval_months = 3
@@ -135,12 +146,30 @@ daily_at = "07:00"
 subject = "Support plans: overdue items for {team} as of {date}"
 # How many of the most overdue items the one-page PDF digest lists.
 digest_items = 12
+# Links to the plans in the report: "" = each plan's own file: address on this machine.
+# Where the readers open the output folder elsewhere, give that place instead: a shared
+# drive (in single quotes: '\\\\fileserver\\plans' or 'S:\\plans') or an intranet address
+# ("https://intranet.example.org/plans"); each plan's path under output/ is added to it.
+plan_links = ""
+# Households whose workbook names no team: their findings go to these addresses (the
+# report says how many households had no team either way).
+no_team_recipients = []
+# true: each caseworker with a Caseworker email on the Household sheet also receives their
+# own list (their households only), on this day of the week.
+caseworker_lists = false
+caseworker_list_day = "Monday"
+# Subject of a caseworker's own list; {date} is filled in.
+caseworker_subject = "Support plans: your list as of {date}"
 
 [report.teams]
-# Who receives each team's findings (and only that team's): the team name exactly as in
-# the workbooks' Team cell = a list of e-mail addresses. Teams not listed get no e-mail.
-# "North" = ["north.manager@example.org"]
-# "South" = ["south.manager@example.org", "south.lead@example.org"]
+# Who receives each team's findings (and only that team's), the team name exactly as in
+# the workbooks' Team cell. Each address receives one message with only what is theirs.
+# [report.teams.North]
+# managers = ["north.manager@example.org"]          # every finding of the team
+# team_lead = ["north.lead@example.org"]            # findings marked for the team lead
+# service_manager = ["service.manager@example.org"]  # findings marked for the service manager
+# The short form means managers: "South" = ["south.manager@example.org"]
+# Teams not listed get no e-mail (the report names them).
 
 [smtp]
 # Mail server for overdue reports. Empty host means no e-mail is sent (files only).
@@ -155,6 +184,9 @@ user = ""
 password_env = "SUPPORTPLAN_SMTP_PASSWORD"
 # The From address.
 sender = "supportplan@example.org"
+# A certificate authority to trust besides the system's (PEM file), for a mail server
+# whose certificate the organisation issued itself; "" = the system's only.
+ca_file = ""
 timeout_seconds = 30
 
 [reconcile]
@@ -173,6 +205,12 @@ tick_marked_above = 0.75
 work_dpi = 150
 # Pages larger than this many megapixels are refused (a 20000x20000 image is 400).
 max_megapixels = 120.0
+
+[retention]
+# `supportplan purge` removes households closed longer than this: their workbook, plans,
+# review packs, scans, registry rows and the reports and queued e-mails that mention them.
+# A number with y (years), m (months) or d (days), e.g. "6y", "18m", "90d".
+closed_for = "6y"
 
 [watch]
 # Seconds a saved workbook must stay unchanged before it is built.

@@ -11,6 +11,7 @@ import contextlib
 import hashlib
 import os
 import tempfile
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -80,11 +81,16 @@ def sha256_file(path: Path) -> str:
     return digest.hexdigest()
 
 
-def remove_stale_temporaries(folder: Path) -> int:
-    """Delete `.part` files a killed process left behind; returns how many."""
+def remove_stale_temporaries(folder: Path, *, older_than: float = 0) -> int:
+    """Delete `.part` files a killed process left behind (only those not touched for
+    `older_than` seconds); returns how many."""
     count = 0
     if folder.is_dir():
+        cutoff = time.time() - older_than
         for stale in folder.rglob(".*.part"):
-            stale.unlink(missing_ok=True)
-            count += 1
+            with contextlib.suppress(FileNotFoundError):
+                if older_than and stale.stat().st_mtime > cutoff:
+                    continue
+                stale.unlink()
+                count += 1
     return count

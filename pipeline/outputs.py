@@ -12,8 +12,11 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import logging
+import os
 import re
 import shutil
+import socket
+import uuid
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
@@ -61,8 +64,27 @@ def _report_folder(config: Config, name: str) -> Path:
         return config.output_dir
 
 
+def shared_by_machines(config: Config) -> bool:
+    """Whether builds on other machines may be using this output folder at the same time: a
+    registry on a database server, not a SQLite file in the workspace."""
+    return not config.registry_url.startswith("sqlite")
+
+
 def converter_profiles(config: Config) -> Path:
+    """LibreOffice profiles, one folder per converter named after its process; per machine
+    when the folder is shared (a process number means nothing on another machine)."""
+    if shared_by_machines(config):
+        return config.output_dir / CONVERTERS / socket.gethostname()
     return config.output_dir / CONVERTERS
+
+
+def staging_folder(config: Config) -> Path:
+    """A new folder for one chunk of a build's files before they are published, named
+    after this machine and process so clean-up can tell whether its build is still alive."""
+    folder = (config.output_dir / STAGING / socket.gethostname()
+              / f"{os.getpid()}-{uuid.uuid4().hex}")
+    folder.mkdir(parents=True)
+    return folder
 
 
 def plan_file(config: Config, reference: str, version: int, suffix: str) -> Path:
@@ -141,8 +163,35 @@ def build_lock(output_dir: Path) -> Iterator[None]:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
-def remove_interrupted_leftovers(output_dir: Path) -> None:
-    """Staging folders and `.part` files a killed build left. Call with the build lock held:
-    they may belong to a build still running."""
-    shutil.rmtree(output_dir / STAGING, ignore_errors=True)
-    remove_stale_temporaries(output_dir)
+# A `.part` file this old in a folder shared by machines belongs to no running write.
+STALE_PART_SECONDS = 3600
+
+
+def remove_interrupted_leftovers(output_dir: Path, *, shared: bool = False) -> None:
+    """Staging folders and `.part` files a killed build left: the staging folders of this
+    machine's builds that are no longer running, and `.part` files (call with the build lock
+    held: they may belong to a build still running). In a folder shared by machines, whose
+    builds the lock does not stop, only `.part` files older than an hour, and other
+    machines' staging folders are theirs to clear."""
+    staging = output_dir / STAGING
+    here = socket.gethostname()
+    for folder in staging.iterdir() if staging.is_dir() else ():
+        if folder.name != here:
+            if not shared:  # a build from before folders were named after machines
+                shutil.rmtree(folder, ignore_errors=True)
+            continue
+        for build in folder.iterdir():
+            owner = build.name.split("-", 1)[0]
+            if not owner.isdigit() or not _alive(int(owner)):
+                shutil.rmtree(build, ignore_errors=True)
+    remove_stale_temporaries(output_dir, older_than=STALE_PART_SECONDS if shared else 0)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True

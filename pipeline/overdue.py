@@ -17,39 +17,42 @@ Definitions (documented for managers in the report's notes, and in README):
   reported twice.
 - Days overdue is as-of minus the due date: positive when late, 0 or negative (days left)
   for "due soon" and "review due".
+- A step's *holder* is us (only a "we will" part), the household (only "you will") or both.
+  A late step only the household holds is its own kind, "Step to raise with household":
+  raised at the next conversation, escalated at most to the team lead.
+Each kind's order, colour, holder, escalation and wording are in finding_kinds.py.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
 
+from . import finding_kinds as kinds
 from .config import default_values
 from .model import CLOSED_STATUSES, NOT_PARTIES, PEER_REVIEWER_KEY, WHOLE_HOUSEHOLD, Signer
 
-SAFETY_NOT_WORKING = "Safety plan not working"
-SAFETY_REVIEW_OVERDUE = "Safety item review overdue"
-STEP_OVERDUE = "Step overdue"
-STEP_DUE_SOON = "Step due soon"
-PLAN_UNSIGNED = "Plan unsigned"
-REVIEW_OVERDUE = "Review overdue"
-REVIEW_DUE = "Review due"
-WEEKLY_REVIEW_MISSING = "Weekly review missing"
-PEER_REVIEW_MISSING = "Peer review missing"
-# Report order: safety first (a plan to keep someone safe that is not working, or not
-# looked at), then the most actionable.
-KINDS: tuple[str, ...] = (SAFETY_NOT_WORKING, SAFETY_REVIEW_OVERDUE, WEEKLY_REVIEW_MISSING,
-                          STEP_OVERDUE, PLAN_UNSIGNED, REVIEW_OVERDUE, PEER_REVIEW_MISSING,
-                          STEP_DUE_SOON, REVIEW_DUE)
-SAFETY_KINDS = frozenset({SAFETY_NOT_WORKING, SAFETY_REVIEW_OVERDUE, WEEKLY_REVIEW_MISSING})
+# The kinds by name (what a Finding carries); their properties are in finding_kinds.py.
+SAFETY_NOT_WORKING = kinds.SAFETY_NOT_WORKING.name
+SAFETY_REVIEW_OVERDUE = kinds.SAFETY_REVIEW_OVERDUE.name
+WEEKLY_REVIEW_MISSING = kinds.WEEKLY_REVIEW_MISSING.name
+STEP_OVERDUE = kinds.STEP_OVERDUE.name
+HOUSEHOLD_STEP = kinds.HOUSEHOLD_STEP.name
+STEP_DUE_SOON = kinds.STEP_DUE_SOON.name
+PLAN_UNSIGNED = kinds.PLAN_UNSIGNED.name
+REVIEW_OVERDUE = kinds.REVIEW_OVERDUE.name
+REVIEW_DUE = kinds.REVIEW_DUE.name
+PEER_REVIEW_MISSING = kinds.PEER_REVIEW_MISSING.name
+KINDS: tuple[str, ...] = tuple(kind.name for kind in kinds.ALL_KINDS)
+SAFETY_KINDS = kinds.SAFETY_KINDS
 # Kinds that look ahead: their "days overdue" is zero or negative (days left).
-UPCOMING_KINDS = frozenset({STEP_DUE_SOON, REVIEW_DUE})
+UPCOMING_KINDS = frozenset(kind.name for kind in kinds.ALL_KINDS if kind.upcoming)
 
-TEAM_LEAD = "Team lead"
-SERVICE_MANAGER = "Service manager"
+TEAM_LEAD = kinds.TEAM_LEAD
+SERVICE_MANAGER = kinds.SERVICE_MANAGER
 NO_TEAM = "(no team)"
 
 
@@ -114,6 +117,7 @@ class HouseholdFacts:
     latest_weekly: tuple[date, str, str] | None = None
     # signed formal review packs: (signed on, next review), oldest first
     reviews: tuple[tuple[date, date], ...] = ()
+    caseworker_email: str = ""  # the Household sheet's, for the caseworker's own list
 
 
 @dataclass(frozen=True)
@@ -132,6 +136,10 @@ class Finding:
     version: int | None = None
     pdf_path: str | None = None
     escalation: str = ""
+    holder: str = kinds.US  # us / household / both: who has to act
+    caseworker_email: str = ""
+    # what is late in a line of an e-mail, without names or free text ("" = step or detail)
+    short: str = ""
 
 
 # --- helpers -----------------------------------------------------------------------------
@@ -148,6 +156,15 @@ def held_by(step: StepFacts) -> str:
     if step.you_will.strip():
         holders.append(f"You ({step.who.strip() or WHOLE_HOUSEHOLD})")
     return " and ".join(holders)
+
+
+def step_holder(step: StepFacts) -> str:
+    """us / household / both, from which parts the step has (a step with neither is ours:
+    someone on our side has to fill it in)."""
+    ours, theirs = bool(step.we_will.strip()), bool(step.you_will.strip())
+    if ours and theirs:
+        return kinds.BOTH
+    return kinds.HOUSEHOLD if theirs else kinds.US
 
 
 def step_text(step: StepFacts) -> str:
@@ -177,12 +194,11 @@ def missing_signers(version: VersionFacts, as_of: date) -> list[Signer]:
     return [s for s in version.signers if s.key not in NOT_PARTIES and s.key not in signed]
 
 
-def escalation(days_overdue: int, settings: RuleSettings) -> str:
-    if days_overdue > settings.escalate_service_manager_days:
-        return SERVICE_MANAGER
-    if days_overdue > settings.escalate_team_lead_days:
-        return TEAM_LEAD
-    return ""
+def escalation(days_overdue: int, settings: RuleSettings,
+               kind: kinds.FindingKind = kinds.STEP_OVERDUE) -> str:
+    """Who a finding of `kind` this many days late is marked for (finding_kinds.py)."""
+    return kinds.escalation(kind, days_overdue, settings.escalate_team_lead_days,
+                            settings.escalate_service_manager_days)
 
 
 # --- the rules ---------------------------------------------------------------------------
@@ -206,13 +222,15 @@ def evaluate_household(household: HouseholdFacts, as_of: date,
     base = {"reference": household.reference, "caseworker": household.caseworker,
             "team": household.team or NO_TEAM,
             "version": latest.version if latest else None,
-            "pdf_path": latest.pdf_path if latest else None}
+            "pdf_path": latest.pdf_path if latest else None,
+            "caseworker_email": household.caseworker_email}
 
-    def finding(kind: str, due: date, **extra: Any) -> Finding:
+    def finding(name: str, due: date, **extra: Any) -> Finding:
+        kind = kinds.kind_of(name)
         days = (as_of - due).days
-        late = days if kind not in UPCOMING_KINDS else 0
-        return Finding(kind=kind, due=due, days_overdue=days,
-                       escalation=escalation(late, settings), **base, **extra)
+        extra.setdefault("holder", kind.holder or kinds.US)
+        return Finding(kind=name, due=due, days_overdue=days,
+                       escalation=escalation(days, settings, kind), **base, **extra)
 
     yield from _safety_findings(household, as_of, finding)
     yield from _weekly_review_findings(household, as_of, settings, finding)
@@ -228,9 +246,13 @@ def _step_findings(household: HouseholdFacts, as_of: date, settings: RuleSetting
     for step in household.steps:
         if step.by_when is None or step.by_when > soon or is_step_done(step, as_of):
             continue
-        kind = STEP_OVERDUE if step.by_when < as_of else STEP_DUE_SOON
+        holder = step_holder(step)
+        if step.by_when >= as_of:
+            kind = STEP_DUE_SOON
+        else:  # a step only the household holds is raised with them, not escalated as ours
+            kind = HOUSEHOLD_STEP if holder == kinds.HOUSEHOLD else STEP_OVERDUE
         yield finding(kind, step.by_when, area=step.area, goal=step.goal,
-                      step=step_text(step), held_by=held_by(step),
+                      step=step_text(step), held_by=held_by(step), holder=holder,
                       detail=f"Status: {step.status}")
 
 
@@ -241,8 +263,10 @@ def _signature_findings(household: HouseholdFacts, latest: VersionFacts, as_of: 
         missing = missing_signers(latest, as_of)
         if missing:
             names = "; ".join(f"{s.role}: {s.name}" for s in missing)
+            roles = ", ".join(sorted({s.role for s in missing}))
             yield finding(PLAN_UNSIGNED, due, detail=f"v{latest.version} not signed by "
-                          f"{names}")
+                          f"{names}", short=f"v{latest.version} waiting for {len(missing)} "
+                          f"signature{'s' if len(missing) != 1 else ''} ({roles})")
     peer = next((s for s in latest.signers if s.key == PEER_REVIEWER_KEY), None)
     if peer is None:
         # Nothing to wait for: the plan went out without a colleague to check it.
@@ -280,11 +304,10 @@ def _safety_findings(household: HouseholdFacts, as_of: date,
     if household.latest_weekly is not None:
         week_of, working, changed = household.latest_weekly
         if working == "No" and week_of <= as_of:
-            yield replace(finding(SAFETY_NOT_WORKING, week_of,
-                                  detail="Weekly review of " f"{week_of:%d/%m/%Y}: safety plan "
-                                  "not working" + (f". What has changed: {changed}"
-                                                   if changed else "")),
-                          escalation=SERVICE_MANAGER)
+            # escalated at once, whatever its age (finding_kinds.py)
+            said = f"Weekly review of {week_of:%d/%m/%Y}: safety plan not working"
+            yield finding(SAFETY_NOT_WORKING, week_of, short=said,
+                          detail=said + (f". What has changed: {changed}" if changed else ""))
     for worry, review_by in household.safety_items:
         if review_by is not None and review_by < as_of:
             yield finding(SAFETY_REVIEW_OVERDUE, review_by, step=worry,

@@ -31,6 +31,7 @@ from .outputs import (
     converter_profiles,
     plan_folder,
     remove_interrupted_leftovers,
+    shared_by_machines,
 )
 from .registry import Registry
 from .render.soffice import reap_abandoned
@@ -46,14 +47,17 @@ def recover_output(config: Config, registry: Registry) -> list[Path]:
 def recover_locked(config: Config, registry: Registry) -> list[Path]:
     """`recover_output` for a caller already holding the build lock."""
     reap_abandoned(converter_profiles(config))  # first: it may still be writing to staging
-    remove_interrupted_leftovers(config.output_dir)
+    remove_interrupted_leftovers(config.output_dir, shared=shared_by_machines(config))
     moved: list[Path] = []
     for pending in registry.pending_versions():
-        for name in (pending.docx_path, pending.pdf_path):
-            if name and Path(name).exists():
-                moved.append(set_aside(config, pending.household, Path(name)))
-        with registry.engine.begin() as conn:
-            registry.discard_version(conn, pending.id)
+        with registry.abandoned(pending.id) as abandoned:
+            if not abandoned:  # another machine is publishing it right now, or just did
+                continue
+            for name in (pending.docx_path, pending.pdf_path):
+                if name and Path(name).exists():
+                    moved.append(set_aside(config, pending.household, Path(name)))
+            with registry.engine.begin() as conn:
+                registry.discard_version(conn, pending.id)
         log.warning("%s: version %d was being published when a build stopped; its files "
                     "were set aside and it will be issued again", pending.household,
                     pending.version)
@@ -92,5 +96,6 @@ def check_registry_matches_output(config: Config, registry: Registry) -> None:
             f"{len(found)} plan file{'s' if len(found) != 1 else ''} (for example "
             f"{found[0].name}): the registry was "
             "probably replaced, lost or pointed somewhere new in config.toml [registry]. "
-            "Restore it from your backup (see README, \"Backups\") and build again; to start "
-            "afresh on purpose, move the output folder aside first")
+            "Restore it from your backup (see README, \"Backups\") and build again; without "
+            "a backup, `supportplan registry rebuild` recovers the plans from their files; "
+            "to start afresh on purpose, move the output folder aside first")

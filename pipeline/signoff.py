@@ -54,10 +54,18 @@ class BoxResult:
     crop: str | None = None  # the crop image, relative to the workspace
 
 
+SIGNING_DATE = "signing date"  # a Mark kind: expected writing, not a change
+
+
 @dataclass
 class Mark:
     bbox: Bbox
-    kind: str  # "strike-through" or "note"
+    kind: str  # "strike-through", "note", or "signing date" (expected, not a change)
+
+    @property
+    def is_change(self) -> bool:
+        """Whether it may change the plan (a date beside a signature does not)."""
+        return self.kind != SIGNING_DATE
 
 
 @dataclass
@@ -97,6 +105,11 @@ class PageResult:
         return (f"this is a scan of v{self.version}, but v{self.superseded_by} exists and is "
                 f"the one to sign")
 
+    @property
+    def changes(self) -> list[Mark]:
+        """Handwriting that may have changed the plan on paper."""
+        return [mark for mark in self.marks if mark.is_change]
+
     def summary(self) -> str:
         """One line: what the page is and what was found (no personal names)."""
         if not self.matched:
@@ -105,7 +118,7 @@ class PageResult:
         parts = [f"{self.household} v{self.version} page {self.page}: "
                  f"{self.count(BoxState.SIGNED)}/{len(signatures)} signed, "
                  f"{self.count(BoxState.TICKED)} ticked, {self.count(BoxState.REVIEW)} to "
-                 f"check, {len(self.marks)} handwritten change(s)"]
+                 f"check, {len(self.changes)} handwritten change(s)"]
         if self.superseded_by is not None:
             parts.append(self.superseded_note())
         parts += self.notes

@@ -20,7 +20,7 @@ from typing import Any
 from .config import Config
 from .errors import NEARLY_FULL_BYTES, DiskFull
 from .files import publish
-from .outcome import BUILT, FAILED, RESTORED, BuildOutcome, PlannedVersion
+from .outcome import BUILT, FAILED, RESTORED, UNCHANGED, BuildOutcome, PlannedVersion
 from .outputs import (
     clear_error_reports,
     converter_profiles,
@@ -28,7 +28,7 @@ from .outputs import (
     write_warning_report,
 )
 from .plan import plan_content
-from .registry import Registry, VersionRecord
+from .registry import Registry, VersionRecord, VersionTaken
 from .render.convert import Converter, ConvertSettings, open_converter
 from .render.soffice import Conversion
 from .render.stamp import stamp_plan
@@ -39,6 +39,9 @@ log = logging.getLogger(__name__)
 
 Futures = list[Future[Any]]
 # Starts converters while the build goes on (one at a time; threads end when idle).
+# Builds on other machines may issue versions of the same household meanwhile: decide again
+# this many times at most.
+MAX_ATTEMPTS = 3
 _BACKGROUND = ThreadPoolExecutor(max_workers=1, thread_name_prefix="converter-start")
 
 
@@ -135,16 +138,39 @@ class PlanStages:
     def _finish_chunk(self, planned: list[PlannedVersion],
                       futures: list[Future[None]] | None,
                       report: Callable[[BuildOutcome], None],
-                      step: Callable[[int], None]) -> list[BuildOutcome]:
+                      step: Callable[[int], None],
+                      again: list[Path] | None = None) -> list[BuildOutcome]:
+        """Publish each plan of a chunk once its PDF is made. A plan whose version number
+        another machine took meanwhile goes into `again`, to be decided afresh (unless
+        `again` is None: tried often enough)."""
         done = []
         for index, plan in enumerate(planned):
             if futures is not None:
                 futures[index].result()  # converted and stamped, or plan.outcome says why not
-            outcome = plan.outcome or self._publish(plan)
+            try:
+                outcome = plan.outcome or self._publish(plan)
+            except VersionTaken as taken:  # another machine recorded this number first
+                if not taken.same_content and again is not None:
+                    step(1)
+                    again.append(plan.result.path)  # decide again from what it issued
+                    continue
+                outcome = self._taken(plan, taken)
             step(1)
             report(outcome)
             done.append(outcome)
         return done
+
+    @staticmethod
+    def _taken(plan: PlannedVersion, taken: VersionTaken) -> BuildOutcome:
+        reference = plan.household.reference
+        if taken.same_content:
+            return BuildOutcome(plan.result.path, UNCHANGED, reference, taken.version,
+                                problems=plan.result.problems,
+                                message=f"v{taken.version} with this content was made by "
+                                "another build at the same time")
+        return BuildOutcome(plan.result.path, FAILED, reference, message=(
+            f"other builds kept issuing new versions of {reference} meanwhile (now "
+            f"v{taken.version}); save the workbook again to build it"))
 
     # -- stage 3: stamp ----------------------------------------------------------------
     def _stamp(self, plan: PlannedVersion, pdf: Path, secret: bytes) -> None:
@@ -166,44 +192,53 @@ class PlanStages:
         household, reference = plan.household, plan.household.reference
         docx = plan_file(self.config, reference, plan.version, "docx")
         pdf = plan_file(self.config, reference, plan.version, "pdf") if plan.staged_pdf else None
-        # Recorded first, as "publishing": files never exist without a record to explain them.
-        with self.registry.engine.begin() as conn:
-            self.registry.claim_household(conn, household)
-            self.registry.update_steps(conn, reference, plan.step_ids, household.steps)
-            version_id = self.registry.insert_version(
-                conn, household, version=plan.version, content_hash=plan.content_hash,
-                content=plan_content(household), step_ids=plan.step_ids,
-                docx_path=str(docx), pdf_path=str(pdf) if pdf else None, reason=plan.reason)
-            if plan.layout is not None:
-                self.registry.record_layout(conn, version_id, plan.layout)
-        published: list[Path] = []
-        try:
-            docx.parent.mkdir(parents=True, exist_ok=True)
-            for staged, target in ((plan.staged_word_copy, docx), (plan.staged_pdf, pdf)):
-                if staged is not None and target is not None:
-                    publish(staged, target)
-                    published.append(target)
-        except BaseException as exc:
-            # Undo in-process (a disk full, a file in the way); a killed process leaves the
-            # "publishing" record for recovery instead.
-            for path in published:
-                path.unlink(missing_ok=True)
-            with self.registry.engine.begin() as conn:
-                self.registry.discard_version(conn, version_id)
-            if isinstance(exc, FileExistsError):
-                return BuildOutcome(plan.result.path, FAILED, reference, message=f"{exc} "
-                                    "already exists (another build got there first); save "
-                                    "the workbook again to retry")
-            raise
-        with self.registry.engine.begin() as conn:
-            self.registry.upsert_household(conn, household, workbook_path=str(plan.result.path),
-                                           workbook_sha256=plan.workbook_sha256,
-                                           content_hash=plan.content_hash)
-            self.registry.mark_issued(conn, version_id)
-            self.registry.record_event(conn, "version_issued", reference, plan.version,
-                                       docx=docx.name, pdf=pdf.name if pdf else None,
-                                       signers=[s.key for s in household.signers],
-                                       reason=plan.reason)
+        with self.registry.publishing() as recording:
+            # Recorded first, as "publishing": files never exist without a record to explain
+            # them. The number is checked again under the household's row lock (another
+            # machine may have issued it since this build read the workbook).
+            with recording.begin():
+                self.registry.reserve_version(recording, household, plan.version,
+                                              plan.content_hash)
+                self.registry.update_steps(recording, reference, plan.step_ids,
+                                           household.steps)
+                version_id = self.registry.insert_version(
+                    recording, household, version=plan.version,
+                    content_hash=plan.content_hash, content=plan_content(household),
+                    step_ids=plan.step_ids, docx_path=str(docx),
+                    pdf_path=str(pdf) if pdf else None, reason=plan.reason)
+                if plan.layout is not None:
+                    self.registry.record_layout(recording, version_id, plan.layout)
+                self.registry.hold_version(recording, version_id)
+            published: list[Path] = []
+            try:
+                docx.parent.mkdir(parents=True, exist_ok=True)
+                for staged, target in ((plan.staged_word_copy, docx), (plan.staged_pdf, pdf)):
+                    if staged is not None and target is not None:
+                        publish(staged, target)
+                        published.append(target)
+            except BaseException as exc:
+                # Undo in-process (a disk full, a file in the way); a killed process leaves
+                # the "publishing" record for recovery instead.
+                for path in published:
+                    path.unlink(missing_ok=True)
+                with self.registry.engine.begin() as conn:
+                    self.registry.discard_version(conn, version_id)
+                if isinstance(exc, FileExistsError):
+                    return BuildOutcome(plan.result.path, FAILED, reference, message=f"{exc} "
+                                        "already exists (another build got there first); "
+                                        "save the workbook again to retry")
+                raise
+            with recording.begin():
+                self.registry.upsert_household(recording, household,
+                                               workbook_path=str(plan.result.path),
+                                               workbook_sha256=plan.workbook_sha256,
+                                               content_hash=plan.content_hash)
+                self.registry.mark_issued(recording, version_id)
+                self.registry.record_event(recording, "version_issued", reference,
+                                           plan.version, docx=docx.name,
+                                           pdf=pdf.name if pdf else None,
+                                           signers=[s.key for s in household.signers],
+                                           reason=plan.reason)
         return self._after_success(BuildOutcome(plan.result.path, BUILT, reference,
                                                 plan.version, docx, pdf,
                                                 problems=plan.result.problems))

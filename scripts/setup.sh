@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Set up everything supportplan needs on a Debian machine with Python 3.11:
-# LibreOffice (headless), fonts for Latin, Arabic, Cyrillic and Ethiopic scripts, poppler,
-# and a virtual environment with the Python packages. Safe to run again: it only installs
-# what is missing.
+# LibreOffice (headless), fonts for Latin, Arabic, Cyrillic, Ethiopic and CJK scripts and
+# emoji, poppler, and a virtual environment with the Python packages. Safe to run again: it
+# only installs what is missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -12,7 +12,10 @@ DEBIAN_PACKAGES=(
   python3-uno                # LibreOffice's Python bridge: the watcher's warm converter
   fonts-noto-core            # Noto Sans, Noto Sans Arabic (Arabic, Dari, Pashto plans), Noto Sans Ethiopic (Tigrinya)
   fonts-dejavu-core          # Latin, Cyrillic, the tick-box glyph
+  fonts-noto-cjk             # Chinese, Japanese and Korean names (without it they print as empty boxes)
+  fonts-symbola              # emoji and symbols as outlines (a colour emoji font prints blank in LibreOffice's PDFs)
   poppler-utils              # pdftoppm / pdftotext for looking at plans
+  postgresql                 # tests start a throwaway server on a socket (the several-offices registry)
   python3-venv
 )
 

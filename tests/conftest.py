@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import copy
+from collections.abc import Iterator
+from dataclasses import replace
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
+from pgserver import PostgresServer, start_postgres
 from sqlalchemy import select
 
 from pipeline.config import Config
@@ -23,6 +26,39 @@ PLAN_DATE = date.today() - timedelta(days=10)
 def workspace(tmp_path: Path) -> Config:
     config, _created = init_workspace(tmp_path / "ws")
     return config
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[PostgresServer]:
+    """One throwaway PostgreSQL server for the test run (tests/pgserver.py)."""
+    try:
+        server = start_postgres()
+    except RuntimeError as exc:
+        pytest.fail(str(exc))
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def pg_url(postgres: PostgresServer) -> str:
+    """A fresh, empty PostgreSQL database for one test."""
+    return postgres.new_database()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def registry_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """An empty registry database: a SQLite file, or a fresh PostgreSQL database."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'registry.sqlite'}"
+    return request.getfixturevalue("postgres").new_database()
+
+
+def with_registry(config: Config, url: str) -> Config:
+    """`config` with its registry at `url` (what `[registry] url` in config.toml does)."""
+    values = {**config.values, "registry": {**config.values["registry"], "url": url}}
+    return replace(config, values=values)
 
 
 def valid_household(reference: str = "HH-0001", **household: Any) -> DemoHousehold:

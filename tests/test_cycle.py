@@ -22,6 +22,7 @@ from pipeline.config import Config
 from pipeline.files import publish
 from pipeline.model import DONE, NO_LONGER_NEEDED
 from pipeline.overdue import (
+    HOUSEHOLD_STEP,
     REVIEW_OVERDUE,
     SAFETY_NOT_WORKING,
     SAFETY_REVIEW_OVERDUE,
@@ -191,18 +192,19 @@ def test_the_safety_plan_is_watched_and_comes_first(workspace: Config) -> None:
 
 def test_the_seam_between_workbook_registry_and_rules(workspace: Config) -> None:
     demo = edited(valid_household())
-    demo.steps[2]["by_when"] = TODAY - timedelta(days=5)  # overdue
+    demo.steps[2]["by_when"] = TODAY - timedelta(days=5)  # overdue, the household's own
     path = write_household(workspace, demo)
     build_workbooks(workspace, [path], pdf=False)
     registry = registry_for(workspace)
-    overdue = [f for f in evaluate(registry.load_facts(), TODAY) if f.kind == STEP_OVERDUE]
-    assert len(overdue) == 1
+    overdue = [f for f in evaluate(registry.load_facts(), TODAY) if f.kind == HOUSEHOLD_STEP]
+    assert len(overdue) == 1 and overdue[0].holder == "household"
     # the step is deleted from the workbook: it is no longer overdue
     removed = edited(demo)
     del removed.steps[2]
     resave(path, removed)
     build_workbooks(workspace, [path], pdf=False)
-    assert not [f for f in evaluate(registry.load_facts(), TODAY) if f.kind == STEP_OVERDUE]
+    assert not [f for f in evaluate(registry.load_facts(), TODAY)
+                if f.kind in (STEP_OVERDUE, HOUSEHOLD_STEP)]
     assert [s["active"] for s in registry.steps_for("HH-0001", active_only=False)].count(
         False) == 1
     # weekly reviews added: the latest counts, not the earliest

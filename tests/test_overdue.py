@@ -12,7 +12,18 @@ from sqlalchemy import select
 from pipeline import registry as r
 from pipeline.build import build_workbooks
 from pipeline.config import Config
+from pipeline.finding_kinds import (
+    ALL_KINDS,
+    BOTH,
+    HOLDERS,
+    HOUSEHOLD,
+    US,
+)
+from pipeline.finding_kinds import REVIEW_DUE as REVIEW_DUE_KIND
+from pipeline.finding_kinds import SAFETY_NOT_WORKING as SAFETY_NOT_WORKING_KIND
+from pipeline.finding_kinds import escalation as escalation_for
 from pipeline.overdue import (
+    HOUSEHOLD_STEP,
     PEER_REVIEW_MISSING,
     PLAN_UNSIGNED,
     REVIEW_DUE,
@@ -249,3 +260,58 @@ def test_load_facts_from_a_built_registry(workspace: Config, tmp_path: Path) -> 
     ticked = next(s for s in facts.steps if s.step_id == step_id)
     assert ticked.ticks == ((1, date(2025, 1, 2)),) and ticked.current_version == 1
     assert facts.last_weekly_review == demo.household["plan_date"]
+
+
+# --- holders, escalation by kind, one finding per missing signature ------------------
+
+def test_holder_and_kind_follow_who_holds_the_step() -> None:
+    late = AS_OF - timedelta(days=30)
+    ours, both, theirs = (step(late), step(late, you_will="Bid", who="Amina Hassan"),
+                          step(late, we_will="", you_will="Keep a sleep diary"))
+    found = [evaluate([household(s)], AS_OF)[0] for s in (ours, both, theirs)]
+    assert [(f.kind, f.holder) for f in found] == [
+        (STEP_OVERDUE, US), (STEP_OVERDUE, BOTH), (HOUSEHOLD_STEP, HOUSEHOLD)]
+    # the household's own step is raised with them: never past the team lead
+    assert [f.escalation for f in found] == [SERVICE_MANAGER, SERVICE_MANAGER, TEAM_LEAD]
+    soon = evaluate([household(step(AS_OF + timedelta(days=2), we_will="",
+                                    you_will="Bid"))], AS_OF)[0]
+    assert (soon.kind, soon.holder, soon.escalation) == (STEP_DUE_SOON, HOUSEHOLD, "")
+
+
+def test_household_step_escalates_to_the_team_lead_by_age() -> None:
+    def escalation(days: int) -> str:
+        theirs = step(AS_OF - timedelta(days=days), we_will="", you_will="Bid")
+        return evaluate([household(theirs)], AS_OF)[0].escalation
+
+    assert [escalation(d) for d in (7, 8, 15, 400)] == ["", TEAM_LEAD, TEAM_LEAD, TEAM_LEAD]
+
+
+def test_peer_reviewers_missing_signature_is_one_finding() -> None:
+    issued = AS_OF - timedelta(days=30)
+    only_peer = {k: issued for k in ("caseworker", "member-1")}
+    found = evaluate([household(versions=(version(issued=issued, signed=only_peer),))], AS_OF)
+    assert [f.kind for f in found] == [PEER_REVIEW_MISSING]
+    both = {"caseworker": issued}  # the parent and the peer reviewer: one finding each
+    found = evaluate([household(versions=(version(issued=issued, signed=both),))], AS_OF)
+    assert sorted(f.kind for f in found) == [PEER_REVIEW_MISSING, PLAN_UNSIGNED]
+    unsigned = next(f for f in found if f.kind == PLAN_UNSIGNED)
+    assert "Sam Okafor" not in unsigned.detail and all(f.holder == US for f in found)
+
+
+def test_every_finding_carries_the_caseworkers_address() -> None:
+    facts = dataclasses.replace(household(step(AS_OF - timedelta(days=1))),
+                                caseworker_email="jo@example.org")
+    [finding] = evaluate([facts], AS_OF)
+    assert finding.caseworker_email == "jo@example.org"
+
+
+def test_each_kind_is_described_once_and_completely() -> None:
+    names = [kind.name for kind in ALL_KINDS]
+    assert len(set(names)) == len(names) and all(len(n) <= 31 for n in names)  # sheet names
+    colours = [kind.colour for kind in ALL_KINDS]
+    assert len(set(colours)) == len(colours)
+    for kind in ALL_KINDS:
+        assert kind.holder in ("", *HOLDERS)
+        assert kind.count_text(1).startswith("1 ") and kind.count_text(3).startswith("3 ")
+    assert escalation_for(SAFETY_NOT_WORKING_KIND, 0, 7, 14) == SERVICE_MANAGER
+    assert escalation_for(REVIEW_DUE_KIND, 100, 7, 14) == ""

@@ -4,44 +4,39 @@ from __future__ import annotations
 
 import io
 import operator
-import socket
+import re
+import unicodedata
 import zipfile
-from collections.abc import Iterator
-from dataclasses import dataclass, field
 from datetime import date, timedelta
-from email import message_from_bytes, policy
-from email.message import EmailMessage
 from pathlib import Path
 
 import pytest
-from aiosmtpd.controller import Controller
-from click.testing import CliRunner
-from conftest import valid_household, write_household
 from openpyxl import load_workbook
 from openpyxl.worksheet.worksheet import Worksheet
 from pypdf import PdfReader
+from reportlab.graphics.shapes import Rect
 
-from pipeline.build import build_workbooks
-from pipeline.cli import main
-from pipeline.config import Config, load_config
+from pipeline.finding_kinds import ALL_KINDS
 from pipeline.overdue import (
+    HOUSEHOLD_STEP,
     KINDS,
+    PEER_REVIEW_MISSING,
     PLAN_UNSIGNED,
     REVIEW_DUE,
+    SAFETY_NOT_WORKING,
     STEP_OVERDUE,
     Finding,
     RuleSettings,
 )
-from pipeline.report import run_report
-from pipeline.report.pdf import build_digest_pdf
-from pipeline.report.run import outbox_dir
-from pipeline.report.xlsx import (
+from pipeline.report.pdf import Digest, _chart, build_digest_pdf
+from pipeline.report.shaping import markup
+from pipeline.report.xlsx import write_report_xlsx
+from pipeline.report.xlsx_cells import (
     DATE_FORMAT,
     ESCALATED,
     LATE,
     SEVERE,
     UPCOMING,
-    write_report_xlsx,
 )
 
 AS_OF = date(2025, 3, 10)
@@ -55,7 +50,7 @@ def finding(kind: str = STEP_OVERDUE, days: int = 3, **values: object) -> Findin
         due=AS_OF - timedelta(days=days), days_overdue=days, area="Housing",
         goal="A home", step="We will: Refer to the housing register",
         held_by="We (staff / partner)", detail="Status: In progress", version=1,
-        pdf_path="/srv/out/HH-0001/support-plan-HH-0001-v1.pdf")
+        pdf_path="/srv/out/HH-0001/support-plan-HH-0001-v1.pdf", holder="us")
     base.update(values)
     return Finding(**base)  # type: ignore[arg-type]
 
@@ -106,15 +101,16 @@ def test_xlsx_reopened_cell_by_cell(tmp_path: Path) -> None:
     sheet = workbook[STEP_OVERDUE]
     assert sheet.freeze_panes == "B2"
     [(name, ref)] = sheet.tables.items()
-    assert (name, ref) == ("StepOverdue", "A1:L7")
-    assert sheet.tables[name].autoFilter.ref == "A1:L7"
+    assert (name, ref) == ("StepOverdue", "A1:M7")
+    assert sheet.tables[name].autoFilter.ref == "A1:M7"  # filter buttons on every column
     headers = [c.value for c in sheet[1]]
-    assert headers[:3] == ["Reference", "Caseworker", "Team"]
+    assert headers[:4] == ["Reference", "Caseworker", "Team", "Holder"]
     assert headers == [c.name for c in sheet.tables[name].tableColumns]
 
     worst = sheet[2]  # sorted most overdue first
     col = {h: i for i, h in enumerate(headers)}
     assert worst[col["Reference"]].value == "HH-0001"
+    assert worst[col["Holder"]].value == "us"
     due = worst[col["Due"]]
     assert due.is_date and due.number_format == DATE_FORMAT
     assert due.value.date() == AS_OF - timedelta(days=20)
@@ -130,9 +126,8 @@ def test_xlsx_reopened_cell_by_cell(tmp_path: Path) -> None:
     assert worst[col["Escalate to"]].value == "Service manager"
     link = worst[col["Plan"]]
     assert link.value == "v1 PDF"
-    assert not link.hyperlink.target.startswith("/")  # relative: the folder can be shared
-    assert (target.parent / link.hyperlink.target).resolve() == Path(
-        "/srv/out/HH-0001/support-plan-HH-0001-v1.pdf")
+    # absolute: it opens from an e-mail, wherever the workbook was saved
+    assert link.hyperlink.target == "file:///srv/out/HH-0001/support-plan-HH-0001-v1.pdf"
 
     texts = {sheet.cell(row, col["Step"] + 1).value: sheet.cell(row, col["Step"] + 1)
              for row in range(3, 8)}
@@ -143,11 +138,11 @@ def test_xlsx_reopened_cell_by_cell(tmp_path: Path) -> None:
     assert all(sheet.cell(row, col["Goal"] + 1).data_type == "s" for row in range(2, 8))
 
     upcoming = workbook[REVIEW_DUE]
-    assert upcoming["E1"].value == "Days left" and upcoming["E2"].value == 5
-    assert shown_fill(upcoming, "E2") == UPCOMING.fill
-    assert upcoming["H2"].value is None  # no PDF, no link
-    assert upcoming["G2"].value == "#N/A" and upcoming["G2"].data_type == "s"  # not an error
-    assert workbook[PLAN_UNSIGNED]["G2"].value == "-v1 not signed"
+    assert upcoming["F1"].value == "Days left" and upcoming["F2"].value == 5
+    assert shown_fill(upcoming, "F2") == UPCOMING.fill
+    assert upcoming["I2"].value is None  # no PDF, no link
+    assert upcoming["H2"].value == "#N/A" and upcoming["H2"].data_type == "s"  # not an error
+    assert workbook[PLAN_UNSIGNED]["H2"].value == "-v1 not signed"
 
     summary = workbook["Summary"]
     assert set(summary.tables) == {"ByTeam", "ByCaseworker"}
@@ -156,7 +151,33 @@ def test_xlsx_reopened_cell_by_cell(tmp_path: Path) -> None:
     assert north[1 + KINDS.index(STEP_OVERDUE)] == 6
     assert north[1 + len(KINDS)] == 7 and isinstance(north[1 + len(KINDS)], int)
     assert rows["South"][1 + KINDS.index(PLAN_UNSIGNED)] == 1
-    assert len(summary._charts) == 1
+    caseworkers = {r[1]: r for r in summary.iter_rows(min_row=10, max_row=11,
+                                                      values_only=True)}
+    assert caseworkers["Jo Whitfield"][2] == 6  # households
+    assert caseworkers["Ana Lima"][3 + KINDS.index(PLAN_UNSIGNED)] == 1
+
+
+def test_workbook_chart_has_the_kinds_colours_and_only_kinds_with_items(
+        tmp_path: Path) -> None:
+    findings = [finding(days=3), finding(PLAN_UNSIGNED, days=2, team="South"),
+                finding(REVIEW_DUE, days=-3),  # upcoming: not in the chart
+                finding(SAFETY_NOT_WORKING, days=0, team="South"),
+                finding(HOUSEHOLD_STEP, days=40, holder="household")]
+    target = write_report_xlsx(tmp_path / "r.xlsx", findings, AS_OF, RuleSettings())
+    workbook = load_workbook(target)
+    # days coloured as each kind escalates: safety at once, the household's step no further
+    # than the team lead
+    assert shown_fill(workbook[SAFETY_NOT_WORKING], "F2") == SEVERE.fill
+    household = workbook[HOUSEHOLD_STEP]
+    assert household["D2"].value == "household"
+    assert shown_fill(household, "J2") == ESCALATED.fill
+    with zipfile.ZipFile(target) as archive:
+        chart = archive.read("xl/charts/chart1.xml").decode()
+    colours = {kind.name: kind.colour.lstrip("#").upper() for kind in ALL_KINDS}
+    assert len(re.findall(r"<(?:c:)?ser>", chart)) == 4
+    for kind in (STEP_OVERDUE, PLAN_UNSIGNED, SAFETY_NOT_WORKING, HOUSEHOLD_STEP):
+        assert colours[kind] in chart
+    assert colours[REVIEW_DUE] not in chart and colours[PEER_REVIEW_MISSING] not in chart
 
 
 def test_links_stop_at_excels_limit_and_the_rest_show_the_path(
@@ -174,7 +195,7 @@ def test_links_stop_at_excels_limit_and_the_rest_show_the_path(
     cells = [sheet[f"{plan}{row}"] for row in range(2, 6)]
     assert [c.hyperlink is not None for c in cells] == [True, True, False, False]
     assert [c.value for c in cells[:2]] == ["v1 PDF", "v1 PDF"]
-    assert cells[2].value.endswith("HH-0002/support-plan-HH-0002-v1.pdf")
+    assert cells[2].value == "file:///srv/out/HH-0002/support-plan-HH-0002-v1.pdf"
 
 
 def test_long_text_wraps_in_a_tall_enough_row(tmp_path: Path) -> None:
@@ -185,13 +206,16 @@ def test_long_text_wraps_in_a_tall_enough_row(tmp_path: Path) -> None:
     sheet = load_workbook(target)[STEP_OVERDUE]
     headers = [c.value for c in sheet[1]]
     step = headers.index("Step") + 1
-    assert all(c.font.b for c in sheet[1])  # bold even where table styles are not shown
+    assert all(c.font.b for c in sheet[1])
     assert sheet.cell(2, step).value == long_step and sheet.cell(2, step).alignment.wrap_text
     assert sheet.row_dimensions[2].height >= 4 * 15  # Calc would keep one line otherwise
-    assert not sheet.cell(3, step).alignment.wrap_text and sheet.row_dimensions[3].height is None
+    assert not sheet.cell(3, step).alignment.wrap_text
+    assert sheet.row_dimensions[3].height in (None, 15)
     assert sheet.cell(4, step).alignment.wrap_text and sheet.row_dimensions[4].height == 30
     # Printed: landscape, one page wide, the header row on every page.
-    assert sheet.page_setup.orientation == "landscape" and sheet.page_setup.fitToWidth == 1
+    setup = sheet.page_setup  # fitToWidth left out of the file means 1, its default
+    assert setup.orientation == "landscape" and setup.fitToWidth in (None, 1)
+    assert setup.fitToHeight == 0
     assert sheet.sheet_properties.pageSetUpPr.fitToPage
     assert sheet.print_title_rows == "$1:$1"
 
@@ -199,7 +223,7 @@ def test_long_text_wraps_in_a_tall_enough_row(tmp_path: Path) -> None:
 def test_empty_report_still_has_valid_tables(tmp_path: Path) -> None:
     target = write_report_xlsx(tmp_path / "empty.xlsx", [], AS_OF, RuleSettings())
     workbook = load_workbook(target)
-    assert workbook[STEP_OVERDUE].tables["StepOverdue"].ref == "A1:L2"
+    assert workbook[STEP_OVERDUE].tables["StepOverdue"].ref == "A1:M2"
     assert workbook[STEP_OVERDUE]["A2"].value.startswith("None as of")
     with pytest.raises(FileExistsError):  # never overwritten
         write_report_xlsx(target, [], AS_OF, RuleSettings())
@@ -216,129 +240,36 @@ def test_digest_is_one_page_even_with_many_findings() -> None:
     assert "Overdue report as of 10/03/2025" in text and "2000" in text
 
 
-# --- e-mail to a real SMTP server -----------------------------------------------------
+def test_digest_shapes_and_orders_arabic_names() -> None:
+    arabic = "أمينة حسن"
+    # display order: the first name typed is drawn rightmost; each word keeps its typed
+    # letters (HarfBuzz lays them out right to left) and the Arabic font
+    assert markup(arabic) == " ".join(f'<font face="NotoSansArabic">{w}</font>'
+                                      for w in ("حسن", "أمينة"))
+    assert markup("Jo <Whitfield>") == "Jo &lt;Whitfield&gt;"
 
-@dataclass
-class Inbox:
-    messages: list[tuple[list[str], EmailMessage]] = field(default_factory=list)
-
-    async def handle_DATA(self, server: object, session: object, envelope: object) -> str:
-        message = message_from_bytes(envelope.content, policy=policy.default)  # type: ignore
-        self.messages.append((list(envelope.rcpt_tos), message))  # type: ignore[attr-defined]
-        return "250 Message accepted"
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-@pytest.fixture
-def smtp_server() -> Iterator[tuple[Inbox, int]]:
-    inbox, port = Inbox(), free_port()
-    controller = Controller(inbox, hostname="127.0.0.1", port=port)
-    controller.start()
-    try:
-        yield inbox, port
-    finally:
-        controller.stop()
+    findings = [finding(days=30, caseworker=arabic, escalation="Service manager")]
+    page = PdfReader(io.BytesIO(build_digest_pdf(findings, AS_OF, RuleSettings()))).pages[0]
+    fonts = {str(font["/BaseFont"]) for font in page["/Resources"]["/Font"].values()}
+    assert any("NotoSansArabic" in name for name in fonts)
+    text = page.extract_text()
+    # joined letters are drawn with their contextual glyphs (presentation forms or the
+    # font's own), not the isolated letters reportlab alone would print
+    shaped = [ch for ch in text if "\ufb50" <= ch <= "\ufeff" or "\ue000" <= ch <= "\uf8ff"]
+    assert shaped, text
 
 
-def routed_workspace(workspace: Config, port: int) -> Config:
-    for reference, team in (("HH-0001", "North"), ("HH-0002", "South"), ("HH-0003", "West")):
-        write_household(workspace, valid_household(reference, team=team))
-    outcomes = build_workbooks(workspace, [workspace.intake_dir], pdf=False)
-    assert [o.status for o in outcomes] == ["built"] * 3
-    assert workspace.source is not None
-    workspace.source.write_text(f"""
-[report.teams]
-North = ["north.manager@example.org"]
-"South" = ["south.manager@example.org", "south.lead@example.org"]
-
-[smtp]
-host = "127.0.0.1"
-port = {port}
-security = "none"
-sender = "plans@example.org"
-timeout_seconds = 5
-""", encoding="utf-8")
-    return load_config(workspace.source)
-
-
-def late_date() -> date:
-    return date.today() + timedelta(days=120)  # every step late, every review overdue
-
-
-def test_each_manager_gets_only_their_own_team(workspace: Config,
-                                               smtp_server: tuple[Inbox, int]) -> None:
-    inbox, port = smtp_server
-    config = routed_workspace(workspace, port)
-    as_of = late_date()
-    result = run_report(config, as_of)
-    assert result.xlsx.is_file() and result.pdf.is_file()
-    assert not result.failed and not list(outbox_dir(config).glob("*.eml"))
-    assert result.unrouted_teams == ["West"]
-    by_recipients = {tuple(sorted(rcpts)): message for rcpts, message in inbox.messages}
-    assert set(by_recipients) == {("north.manager@example.org",),
-                                  ("south.lead@example.org", "south.manager@example.org")}
-    for recipients, team, reference in (
-            (("north.manager@example.org",), "North", "HH-0001"),
-            (("south.lead@example.org", "south.manager@example.org"), "South", "HH-0002")):
-        message = by_recipients[recipients]
-        assert message["Subject"] == (f"Support plans: overdue items for {team} as of "
-                                      f"{as_of:%d/%m/%Y}")
-        assert message["From"] == "plans@example.org"
-        attachments = {part.get_filename(): part.get_content()
-                       for part in message.iter_attachments()}
-        stem = f"overdue-{as_of.isoformat()}-{team.lower()}"
-        assert set(attachments) == {f"{stem}.xlsx", f"{stem}.pdf"}
-        body = message.get_body(preferencelist=("plain",)).get_content()
-        assert reference in body
-        sheet = load_workbook(io.BytesIO(attachments[f"{stem}.xlsx"]))[STEP_OVERDUE]
-        references = {row[0] for row in sheet.iter_rows(min_row=2, values_only=True)}
-        teams = {row[2] for row in sheet.iter_rows(min_row=2, values_only=True)}
-        assert references == {reference} and teams == {team}
-        # nothing about another team, anywhere in the message
-        raw = message.as_bytes()
-        for other in {"HH-0001", "HH-0002", "HH-0003"} - {reference}:
-            assert other.encode() not in raw
-            assert other.encode() not in attachments[f"{stem}.pdf"]
-
-
-def test_failed_send_is_kept_and_retried_next_run(workspace: Config,
-                                                  smtp_server: tuple[Inbox, int]) -> None:
-    inbox, port = smtp_server
-    config = routed_workspace(workspace, free_port())  # nobody listens there
-    as_of = late_date()
-    first = run_report(config, as_of)
-    assert len(first.failed) == 2 and first.xlsx.is_file()
-    queued = sorted(p.name for p in outbox_dir(config).glob("*.eml"))
-    assert len(queued) == 2 and not inbox.messages
-
-    assert config.source is not None
-    config.source.write_text(config.source.read_text().replace(
-        f"port = {config.values['smtp']['port']}", f"port = {port}"), encoding="utf-8")
-    second = run_report(load_config(config.source), as_of, email=True)
-    assert not second.failed
-    assert len(inbox.messages) == 4  # two retried from the first run, two new
-    assert second.xlsx != first.xlsx and first.xlsx.is_file()  # nothing overwritten
-    assert not list(outbox_dir(config).glob("*.eml"))
-
-
-def test_cli_dry_run_sends_nothing(workspace: Config, smtp_server: tuple[Inbox, int]) -> None:
-    inbox, port = smtp_server
-    config = routed_workspace(workspace, port)
-    as_of = late_date()
-    result = CliRunner().invoke(main, ["report", "--config", str(config.source), "--as-of",
-                                       as_of.isoformat(), "--dry-run"])
-    assert result.exit_code == 0, result.output
-    assert "would e-mail team North -> north.manager@example.org" in result.output
-    assert "would e-mail team South -> south.manager@example.org, south.lead@example.org" \
-        in result.output
-    assert 'no manager is set for team "West"' in result.output
-    assert not inbox.messages and not list(outbox_dir(config).glob("*.eml"))
-    assert (config.output_dir / "reports" / f"overdue-{as_of.isoformat()}.xlsx").is_file()
-    bad = CliRunner().invoke(main, ["report", "--config", str(config.source), "--as-of",
-                                    "31/02/2025"])
-    assert bad.exit_code == 2 and "dd/mm/yyyy" in bad.output
+def test_digest_legend_has_only_kinds_with_items_in_their_colours() -> None:
+    findings = [finding(days=3), finding(PLAN_UNSIGNED, days=2, team="South")]
+    data = build_digest_pdf(findings, AS_OF, RuleSettings())
+    # NFKC: HarfBuzz draws "fi" as its ligature
+    text = unicodedata.normalize("NFKC", PdfReader(io.BytesIO(data)).pages[0].extract_text())
+    assert "Jo Whitfield 1 household; 1 of our actions late; 1 plan waiting for " \
+        "signatures" in " ".join(text.split())
+    assert "Weekly review missing" not in text and "Safety plan not working" not in text
+    drawing = _chart(Digest.of(findings, 12), "Helvetica", 12)
+    assert drawing is not None
+    fills = {c.fillColor.hexval()[2:].upper() for c in drawing.contents
+             if isinstance(c, Rect)}
+    by_name = {kind.name: kind.colour.lstrip("#").upper() for kind in ALL_KINDS}
+    assert fills == {by_name[STEP_OVERDUE], by_name[PLAN_UNSIGNED]}

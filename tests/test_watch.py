@@ -174,7 +174,8 @@ def registry_versions(root: Path, reference: str) -> list[int]:
 def leftovers(root: Path) -> list[Path]:
     output = root / "output"
     staging = output / ".staging"
-    return [*output.rglob("*.part"), *(staging.iterdir() if staging.is_dir() else [])]
+    # a build's staging folders are .staging/<machine>/<process>-<id>
+    return [*output.rglob("*.part"), *(staging.glob("*/*") if staging.is_dir() else [])]
 
 
 def processes_in_sessions(sessions: list[int]) -> list[str]:
@@ -484,3 +485,27 @@ def test_daily_report_catches_up_once_when_started_after_its_time(workspace: Pat
     second.maybe_start()  # today's report exists: wait for tomorrow
     second.join()
     assert log.getvalue().count("daily report made") == 1
+
+
+@pytest.mark.slow
+def test_a_missing_secret_gives_one_clear_line_per_scan_not_a_traceback(
+        workspace: Path) -> None:
+    from pipeline.build import build_workbooks
+
+    config = load_config(workspace / "config.toml")
+    demo = household(1)
+    demo.write(config.intake_dir / f"{demo.household['reference']}.xlsx")
+    [outcome] = build_workbooks(config, [config.intake_dir])
+    assert outcome.pdf is not None, outcome.message
+    with WatchProcess(workspace, "--polling") as watcher:
+        watcher.wait_for("watching")
+        (workspace / ".secret").unlink()  # lost after plans were printed
+        for name in ("a.pdf", "b.pdf"):
+            (workspace / "intake" / "scans" / name).write_bytes(outcome.pdf.read_bytes())
+        events = watcher.wait_for("scan not read", count=2, timeout=60)
+        assert watcher.stop() == 0
+        stderr = watcher.process.stderr.read()
+    assert all(".secret is missing" in e["detail"] and "backup" in e["detail"]
+               for e in events), events
+    assert not watcher.named("scan failed")
+    assert "Traceback" not in stderr, stderr  # the details are in the debug log only

@@ -74,10 +74,13 @@ def validate(ctx: click.Context, paths: tuple[Path, ...]) -> None:
               help="Issue REF's new version although it shares no member with the last "
                    "(the household really changed). Without it such a workbook is refused, "
                    "as a copy of another household's workbook would be.")
+@click.option("--queue", "to_queue", is_flag=True,
+              help="Put the workbooks in the work queue for `supportplan worker` processes "
+                   "on any machine (PostgreSQL registry only) instead of building here.")
 @jobs_option
 @click.pass_context
 def build(ctx: click.Context, paths: tuple[Path, ...], no_pdf: bool,
-          same_household: tuple[str, ...], jobs: int | None = None) -> None:
+          same_household: tuple[str, ...], to_queue: bool, jobs: int | None = None) -> None:
     """Make support plans from workbooks (files or folders; default: the intake folder).
 
     Each valid workbook gives output/REF/support-plan-REF-vN.pdf (to print and sign) and
@@ -87,6 +90,12 @@ def build(ctx: click.Context, paths: tuple[Path, ...], no_pdf: bool,
     """
     config = get_config(ctx)
     targets = list(paths) or [config.intake_dir]
+    if to_queue:
+        from ..queue import enqueue_workbooks
+
+        queued = enqueue_workbooks(config, targets)
+        click.echo(f"Queued {plural(len(queued), 'workbook')} for the workers.")
+        return
     pdf = bool(config.get("pdf", "enabled")) and not no_pdf
     outcomes: list[BuildOutcome] = []
     workbooks = collect_workbooks(targets, skipped=_skipped)

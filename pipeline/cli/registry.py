@@ -1,12 +1,15 @@
-"""Registry maintenance: bring its schema up to date."""
+"""Registry maintenance: bring its schema up to date, rebuild a lost one, purge households
+closed longer than the retention period."""
 
 from __future__ import annotations
 
+from datetime import date
+
 import click
 
-from ..registry import open_registry
+from ..registry import open_registry, registry_for
 from ..registry.migrate import current_revision, head_revision
-from .base import common_options, get_config, main
+from .base import common_options, get_config, main, parse_date
 
 
 @main.command()
@@ -34,3 +37,103 @@ def upgrade(ctx: click.Context) -> None:
     else:
         click.echo(f"The registry was upgraded from revision {before or 'none (new)'} to "
                    f"{head}.")
+
+
+@main.command()
+@common_options
+@click.option("--closed-before", type=str, callback=parse_date, default=None,
+              metavar="DD/MM/YYYY", help="Purge households closed before this date.")
+@click.option("--older-than", "period", default=None, metavar="PERIOD",
+              help='Purge households closed longer ago than this, e.g. "6y", "18m", "90d" '
+                   "(default: [retention] closed_for in config.toml).")
+@click.option("--dry-run", is_flag=True, help="Say what would be removed; change nothing.")
+@click.pass_context
+def purge(ctx: click.Context, closed_before: date | None, period: str | None,
+          dry_run: bool) -> None:
+    """Remove households whose support closed longer ago than the retention period.
+
+    Removes each one's workbook, plans, review packs, scans, registry rows, and the overdue
+    reports and queued e-mails that mention it; keeps one audit event with its reference,
+    the counts and who ran the purge. Households without a "Closed on" date are never
+    touched. Try --dry-run first, and make a backup (README, "Backups").
+    """
+    from ..purge import cutoff_for, default_period
+    from ..purge import purge as run_purge
+
+    if closed_before is not None and period is not None:
+        raise click.UsageError("give --closed-before or --older-than, not both")
+    config = get_config(ctx)
+    cutoff = closed_before or cutoff_for(period or default_period(config), date.today())
+    registry = registry_for(config)
+    try:
+        result = run_purge(config, registry, cutoff, dry_run=dry_run)
+    finally:
+        registry.close()
+    when = cutoff.strftime("%d/%m/%Y")
+    for reference, why in result.skipped:
+        click.echo(f"{reference}: not purged: {why}", err=True)
+    if not result.households:
+        click.echo(f"No household was closed before {when}: nothing to remove.")
+        return
+    verb = "would remove" if dry_run else "removed"
+    for household in result.households:
+        counts = ", ".join(f"{n} {kind}" for kind, n in household.removed.items() if n)
+        click.echo(f"{household.reference} (closed {household.closed_on:%d/%m/%Y}): {verb} "
+                   f"{len(household.files)} file(s) or folder(s); registry: {counts or 'none'}")
+        for scan in household.shared_scans:
+            click.echo(f"  kept {scan}: it also holds other households' pages; remove this "
+                       "household's pages from it by hand")
+    for path in result.shared_files:
+        click.echo(f"{verb} {path} (it mentions a purged household)")
+    total = len(result.households)
+    click.echo(f"{'Dry run: ' if dry_run else ''}{total} household(s) closed before {when} "
+               f"{'would be' if dry_run else 'were'} purged; {result.file_count} file(s) or "
+               "folder(s)" + ("." if dry_run else ", each recorded as a purge event "
+                              "without personal data."))
+
+
+@main.group("registry")
+@common_options
+def registry_group() -> None:
+    """Registry maintenance: `registry rebuild` refills a lost registry from output/."""
+
+
+@registry_group.command()
+@common_options
+@click.pass_context
+def rebuild(ctx: click.Context) -> None:
+    """Refill an empty registry (lost, or replaced by a new one) from the plans in output/.
+
+    Records every plan file as the version it is, issuing nothing and writing nothing in
+    output/: the latest version of each household whose workbook in intake/ still says what
+    it printed gets its content, steps and page codes back, so `build` finds it unchanged
+    and signed scans of it are read. Refuses a registry that holds anything: restore that
+    from backup instead (README, "Backups").
+    """
+    from ..rebuild import rebuild_registry
+
+    config = get_config(ctx)
+    registry = registry_for(config)
+    try:
+        result = rebuild_registry(config, registry)
+    finally:
+        registry.close()
+    if not result.households:
+        click.echo(f"No plan files were found in {config.output_dir}: nothing to recover.")
+        return
+    partial = 0
+    for household in result.households:
+        for version in household.versions:
+            what = ("content, steps and signers from the workbook" if version.content_known
+                    else "its number only")
+            scans = ("scans of it are read" if version.scans_readable
+                     else "scans of it cannot be read")
+            line = f"{household.reference} v{version.version}: recovered {what}; {scans}"
+            click.echo(line + (f" ({version.note})" if version.note else ""))
+            partial += not version.scans_readable
+    count = sum(len(h.versions) for h in result.households)
+    click.echo(f"Recovered {count} version(s) of {len(result.households)} household(s); "
+               "nothing was issued. Run `supportplan build`: unchanged households stay as "
+               "they are" + (f". {partial} version(s) could only be recovered in part: "
+                             "restoring the registry from a backup recovers them whole."
+                             if partial else "."))

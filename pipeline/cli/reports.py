@@ -20,8 +20,8 @@ from .base import common_options, get_config, main, parse_date
 @click.option("--no-email", is_flag=True, help="Write the report files only.")
 @click.pass_context
 def report(ctx: click.Context, as_of: date | None, dry_run: bool, no_email: bool) -> None:
-    """Overdue report for managers: output/reports/overdue-DATE.xlsx and .pdf, e-mailed
-    to each team's managers ([report.teams] and [smtp] in config.toml).
+    """Overdue report for managers: output/reports/overdue-DATE.xlsx and .pdf; each
+    recipient ([report.teams] and [smtp] in config.toml) is e-mailed only what is theirs.
 
     A message that cannot be sent stays in output/reports/outbox/ and is sent on the next
     run.
@@ -37,7 +37,7 @@ def report(ctx: click.Context, as_of: date | None, dry_run: bool, no_email: bool
                + "".join(f"; {kind} {n}" for kind, n in counts.items()))
     for delivery in result.deliveries:
         verb = "would e-mail" if dry_run else "e-mail for"
-        click.echo(f"{verb} team {delivery.team} -> {', '.join(delivery.recipients)}: "
+        click.echo(f"{verb} {', '.join(delivery.recipients)} ({delivery.team}): "
                    f"{delivery.subject!r} with {', '.join(p.name for p in delivery.attachments)}")
     for sent in result.sent:
         if sent.error is None:

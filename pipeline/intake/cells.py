@@ -15,6 +15,7 @@ import unicodedata
 from datetime import date, datetime, timedelta
 from typing import Any
 
+from .printable import describe, installed_coverage
 from .problems import ERROR, WARNING, Problem
 from .schema import EARLIEST_YEAR, LATEST_YEAR, MAX_TEXT_LENGTH
 
@@ -122,6 +123,13 @@ class Cells:
             self.error(sheet, cell, f"has {len(cleaned)} characters, more than the "
                        f"{MAX_TEXT_LENGTH} a plan can show",
                        "shorten it, or split it over several steps")
+        if not cleaned.isascii() and (coverage := installed_coverage()) is not None \
+                and (missing := coverage.missing(cleaned)):
+            self.warn(sheet, cell, f"has {len(missing)} character"
+                      f"{'s' if len(missing) != 1 else ''} that no font on this computer can "
+                      f"print ({describe(missing)}): the plan would show empty boxes instead",
+                      "install a font that has them (scripts/setup.sh installs fonts for "
+                      "Chinese, Japanese, Korean and emoji), or leave them out")
         return cleaned
 
     def date(self, value: Any, sheet: str, cell: str) -> date | None:

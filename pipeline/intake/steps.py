@@ -124,7 +124,8 @@ def _who(cells: Cells, row: dict[str, Any], names: dict[str, str]) -> str:
                         f"pick a name from the Members sheet, or {WHOLE_HOUSEHOLD}")
             return who
         if not row["you_will"]:
-            cells.warn(PLAN.name, cell, f"Who is {matched} but You will is empty",
+            # the cell, not the name: warnings reach build's output and logs
+            cells.warn(PLAN.name, cell, "Who names a member but You will is empty",
                        "write what they will do in You will")
         return matched
     return WHOLE_HOUSEHOLD if row["you_will"] else ""

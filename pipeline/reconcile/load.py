@@ -53,6 +53,10 @@ DIGITAL = ("this page is a digital document, not a scan (it has no scanned image
            "sign it and scan the paper")
 NOT_READ = "this page could not be read (the file may be damaged); scan it again"
 DAMAGED_FILE = "the file is damaged and cannot be read; copy or scan it again"
+# A batch of a hundred households' signed papers fits easily; more is a runaway file.
+MAX_PAGES = 1000
+TOO_MANY_PAGES = ("the file has more than {0} pages; the first {0} were read and the rest "
+                  "were not: scan the rest into a file of its own")
 
 # Pillow's own guard raises (or warns) from inside Image.open; every size is checked here
 # first, against the workspace's limit, with a message that says what to do.
@@ -74,6 +78,9 @@ def load_pages(path: Path, *, max_megapixels: float = 120.0) -> Iterator[LoadedP
     following = 0  # the index a failure is reported at: after the last page yielded
     try:
         for page in _load(path, max_megapixels):
+            if page.index >= MAX_PAGES:  # a runaway file must not hold up every scan after it
+                yield LoadedPage(page.index, None, TOO_MANY_PAGES.format(MAX_PAGES))
+                return
             following = page.index + 1
             yield page
     except Exception as exc:  # a library failing in a way nobody foresaw: not the batch

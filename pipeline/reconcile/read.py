@@ -19,7 +19,7 @@ from ..signoff import PageResult, PageStatus
 from .align import AlignError, Alignment, align, identify, scan_dpi, warp, warp_region
 from .boxes import BOX_DPI, BOX_PAPER_MM, Thresholds, decide, region_mm
 from .ink import darkness
-from .marks import find_marks, find_streaks, streak_mask
+from .marks import find_frames, find_marks, find_streaks, page_ink, streak_mask
 
 LOW_DPI = 140  # below this, thin or faint strokes may not survive the scan
 
@@ -181,12 +181,17 @@ class PageReader:
                        settings.work_dpi)
         page_dark = darkness(aligned, work_px)
         streaks = find_streaks(page_dark, original.page, work_px)
+        ink = page_ink(page_dark, original.page, work_px, streaks)
+        frames = find_frames(page_dark, original.page, work_px, streaks)
         for box, printed in zip(layout.boxes, original.boxes, strict=True):
             area = region_mm(box, search=True)
             region = warp_region(gray, alignment, area, settings.box_dpi)
-            ignore = streak_mask(streaks, region.shape, area[:2], box_px) if streaks else None
+            # a copier's streak or a coffee ring's edge crossing the box is not a mark
+            ignore = frames.outline_in(area, region.shape, work_px)
+            if streaks:
+                ignore |= streak_mask(streaks, region.shape, area[:2], box_px)
             result.boxes.append(decide(box, darkness(region, box_px, BOX_PAPER_MM), printed,
                                        box_px, settings.thresholds, ignore))
-        result.marks = find_marks(page_dark, original.page, layout, work_px, streaks)
+        result.marks = find_marks(ink, original.page, layout, work_px, frames)
         result.status = PageStatus.MATCHED
         result.fit_mm = round(alignment.fit_mm, 3)

@@ -20,10 +20,11 @@ from pathlib import Path
 
 from ..compare import quote
 from ..config import Config
+from ..errors import SupportplanError
 from ..files import replace_text, sha256_file, write_new_bytes
 from ..outputs import UnsafeFolder, plan_folder
 from ..pagecodes import SecretError, load_secret
-from ..registry import Registry, now, registry_for
+from ..registry import SCAN, Registry, now, registry_for
 from ..signoff import BoxKind, BoxState, PageResult, PageStatus
 from .boxes import Thresholds
 from .crops import write_crops
@@ -94,6 +95,16 @@ class Reconciler:
         except OSError as exc:
             return ScanOutcome(path, "", [_quarantined(path, 0, f"cannot read the file "
                                                                 f"({exc.strerror})")])
+        # One reader per scan however many machines watch the folder: the others skip it.
+        if not self.registry.claim(SCAN, digest):
+            log.info("a scan is being read by another process; skipped here")
+            return ScanOutcome(path, digest, [], already_seen=True)
+        try:
+            return self._reconcile_claimed(path, digest)
+        finally:
+            self.registry.release(SCAN, digest, done=False)  # the scans table says it was read
+
+    def _reconcile_claimed(self, path: Path, digest: str) -> ScanOutcome:
         previous = self.registry.scan_pages(digest)
         if previous is not None:
             pages = [PageResult.from_json(dict(page, file=str(path))) for page in previous]
@@ -201,8 +212,10 @@ def describe(result: PageResult, labels: dict[tuple[str, str], str] | None = Non
         lines.append(f"  {label}: {state}")
     for mark in result.marks:
         x0, y0, x1, y1 = mark.bbox
-        lines.append(f"  handwriting ({mark.kind}) at {x0:.0f}-{x1:.0f} mm across, "
-                     f"{y0:.0f}-{y1:.0f} mm down: the plan may have been changed on paper")
+        where = f"at {x0:.0f}-{x1:.0f} mm across, {y0:.0f}-{y1:.0f} mm down"
+        lines.append(f"  handwriting ({mark.kind}) {where}: the plan may have been changed "
+                     "on paper" if mark.is_change else f"  a date written on a signer's "
+                     f"date line {where}")
     return lines + [""]
 
 
@@ -214,15 +227,23 @@ def reconcile_paths(config: Config, paths: Sequence[Path], *,
     quarantined page with the reason, and the next file is read."""
     reconciler = Reconciler(config, registry)
     outcomes = []
-    for path in collect_scans(paths):
-        try:
-            outcome = reconciler.reconcile_file(path)
-        except Exception as exc:
-            log.exception("a scan file could not be reconciled")
-            outcome = ScanOutcome(path, "", [_quarantined(
-                path, 0, f"the file could not be read or recorded ({exc}); it stays in "
-                         "place and is tried again on the next run")])
-        outcomes.append(outcome)
-        if progress:
-            progress(outcome)
+    try:
+        for path in collect_scans(paths):
+            try:
+                outcome = reconciler.reconcile_file(path)
+            except Exception as exc:
+                log.exception("a scan file could not be reconciled")
+                # our own errors are in the user's words; anything else is a fault of ours,
+                # whose details belong in the log rather than in a summary a person reads
+                what = (str(exc) if isinstance(exc, SupportplanError)
+                        else "an unexpected error; the details are in the log")
+                outcome = ScanOutcome(path, "", [_quarantined(
+                    path, 0, f"the file could not be read or recorded ({what}); it stays in "
+                             "place and is tried again on the next run")])
+            outcomes.append(outcome)
+            if progress:
+                progress(outcome)
+    finally:
+        if registry is None:  # opened here, so closed here
+            reconciler.registry.close()
     return outcomes

@@ -124,7 +124,7 @@ def scribbled_over(strokes: Strokes, inside: float, around: float) -> bool:
     pen's cross covers much of a small box too, but crosses its border at four points
     only); or far more pen path than a tick or a cross has. `inside` and `around`: the
     share of ink inside the box and in a band just outside its border."""
-    if inside > 0.92 or (inside > 0.7 and around > 0.45):
+    if inside > 0.92 or (inside > 0.7 and around > 0.35):
         return True
     return strokes.length > 30 or (strokes.length > 14 and strokes.length
                                    > 3.0 * max(strokes.diagonal, 1e-6))

@@ -11,6 +11,8 @@ core     households, versions, steps, events (`PlanRecords`)
 paper    page layouts, scans, box readings and people's decisions (`PaperRecords`)
 reviews  the last signed version, formal review packs, weekly reviews (`ReviewRecords`)
 facts    bulk reads for the overdue rules (`FactRecords`)
+retention  households closed long ago, and removing one (`RetentionRecords`)
+rebuilt  versions recovered from plan files into an empty registry (`RebuiltRecords`)
 """
 
 from __future__ import annotations
@@ -25,10 +27,14 @@ from sqlalchemy.engine import Engine, ExceptionContext
 
 from ..config import Config
 from ..errors import NEARLY_FULL_BYTES, DiskFull, RegistryUnavailable, disk_full
+from .claims import DAILY_REPORT, EMAIL, SCAN, ClaimRecords
 from .core import PlanRecords, VersionRecord, insert_ignoring_duplicates, now, os_user
 from .facts import FactRecords
+from .issuing import IssueRecords, VersionTaken
 from .migrate import upgrade
 from .paper import BoxRecord, KnownPage, PaperRecords, RegistryError
+from .rebuilt import RebuiltRecords
+from .retention import RetentionRecords
 from .reviews import ReviewPack, ReviewRecords
 from .schema import (
     box_readings,
@@ -44,10 +50,12 @@ from .schema import (
     version_signers,
     version_steps,
     weekly_reviews,
+    work_claims,
 )
 
 
-class Registry(PlanRecords, PaperRecords, ReviewRecords, FactRecords):
+class Registry(PlanRecords, IssueRecords, ClaimRecords, PaperRecords, ReviewRecords,
+               FactRecords, RetentionRecords, RebuiltRecords):
     def __init__(self, engine: Engine, root: Path | None = None) -> None:
         self.engine = engine
         self.root = root.resolve() if root is not None else None
@@ -73,6 +81,13 @@ def open_registry(url: str, root: Path | None = None, *, wait_seconds: float = 3
         event.listen(engine, "connect", _sqlite_pragmas(wait_seconds))
         event.listen(engine, "handle_error", _sqlite_failure(Path(engine.url.database or ""),
                                                              wait_seconds))
+    elif engine.dialect.name == "postgresql":
+        engine.dispose()
+        # A row another machine holds is waited for as long as SQLite's busy timeout; then
+        # the command stops with the same message rather than hanging.
+        engine = create_engine(url, connect_args={
+            "options": f"-c lock_timeout={int(wait_seconds * 1000)}"})
+        event.listen(engine, "handle_error", _postgres_failure(engine, wait_seconds))
     upgrade(engine, root)
     return Registry(engine, root)
 
@@ -103,15 +118,42 @@ def _sqlite_failure(database: Path, wait_seconds: float
     return explain
 
 
+def _postgres_failure(engine: Engine, wait_seconds: float
+                      ) -> Callable[[ExceptionContext], None]:
+    """Say what PostgreSQL's errors mean for the person running the command (the URL is
+    shown without its password)."""
+    where = engine.url.render_as_string(hide_password=True)
+
+    def explain(context: ExceptionContext) -> None:
+        error = context.original_exception
+        state = getattr(error, "sqlstate", None) or ""
+        if context.connection is None or state.startswith("08"):  # could not connect
+            raise RegistryUnavailable(
+                f"the registry ({where}) cannot be reached ({str(error).strip()[:200]}); "
+                "nothing was changed. Check that the PostgreSQL server is running and that "
+                "config.toml [registry] url names it") from error
+        if state == "55P03":  # lock_not_available: lock_timeout passed
+            raise RegistryUnavailable(
+                f"the registry ({where}) stayed busy with another command for "
+                f"{wait_seconds:.0f} seconds; nothing was changed by this one. Run it again "
+                "when the other has finished (raise [registry] wait_seconds to wait longer)"
+            ) from error
+        if state == "53100":  # disk_full
+            raise RegistryUnavailable(
+                f"the disk of the registry's server ({where}) is full; nothing was changed. "
+                "Ask whoever runs the database server to free space") from error
+    return explain
+
+
 def registry_for(config: Config) -> Registry:
     """The workspace's registry."""
     return open_registry(config.registry_url, config.root,
                          wait_seconds=float(config.get("registry", "wait_seconds")))
 
 
-__all__ = ["BoxRecord", "KnownPage", "Registry", "RegistryError", "ReviewPack",
-           "VersionRecord",
+__all__ = ["DAILY_REPORT", "EMAIL", "SCAN", "BoxRecord", "KnownPage", "Registry",
+           "RegistryError", "ReviewPack", "VersionRecord", "VersionTaken",
            "box_readings", "events", "households", "insert_ignoring_duplicates", "metadata",
            "now", "open_registry", "os_user", "page_layouts", "plan_versions", "registry_for",
            "review_packs", "safety_items", "scans", "steps", "upgrade", "version_signers",
-           "version_steps", "weekly_reviews"]
+           "version_steps", "weekly_reviews", "work_claims"]

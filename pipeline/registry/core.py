@@ -9,6 +9,7 @@ from __future__ import annotations
 import getpass
 import json
 import os
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -33,6 +34,8 @@ from .schema import (
     version_steps,
     weekly_reviews,
 )
+
+_STEP_NUMBER = re.compile(r"-S(\d+)$")  # plan.assign_step_ids: <reference>-S<number>
 
 
 def insert_ignoring_duplicates(conn: Connection, table: Table, values: dict[str, Any]) -> None:
@@ -168,9 +171,10 @@ class PlanRecords:
             conn.execute(households.delete().where(households.c.reference == reference))
 
     def issued_plan_count(self) -> int:
+        """Versions recorded, issued or being published (by another machine, perhaps)."""
         with self.engine.connect() as conn:
-            return int(conn.execute(select(func.count()).select_from(plan_versions)
-                                    .where(plan_versions.c.state == ISSUED)).scalar_one())
+            return int(conn.execute(select(func.count()).select_from(plan_versions))
+                       .scalar_one())
 
     def version_reason(self, version_id: int) -> str:
         with self.engine.connect() as conn:
@@ -240,9 +244,13 @@ class PlanRecords:
                 .mappings()]
 
     def next_step_number(self, reference: str, conn: Connection) -> int:
-        count = conn.execute(select(func.count()).select_from(steps)
-                             .where(steps.c.household == reference)).scalar_one()
-        return int(count) + 1
+        """One past the highest step number the household ever had (not a count: numbers
+        stay unique however steps come and go; two builds racing for one are settled by
+        `reserve_version`)."""
+        numbers = [int(m[1]) for step_id in conn.execute(
+            select(steps.c.step_id).where(steps.c.household == reference)).scalars()
+            if (m := _STEP_NUMBER.search(step_id))]
+        return max(numbers, default=0) + 1
 
     # -- writes --------------------------------------------------------------------
     def record_event(self, conn: Connection, kind: str, household: str | None,

@@ -68,7 +68,8 @@ def _load(conn: Connection, full_path: Callable[[str | None], str | None]
     household_rows = conn.execute(select(
         r.households.c.reference, r.households.c.caseworker, r.households.c.team,
         r.households.c.peer_reviewer, r.households.c.plan_date, r.households.c.closed_on,
-        r.households.c.last_weekly_review).order_by(r.households.c.reference)).all()
+        r.households.c.last_weekly_review, r.households.c.caseworker_email)
+        .order_by(r.households.c.reference)).all()
 
     signers: dict[int, list[Signer]] = defaultdict(list)
     for row in signer_rows:
@@ -105,7 +106,8 @@ def _load(conn: Connection, full_path: Callable[[str | None], str | None]
                            tuple(household_steps.get(row.reference, ())),
                            tuple(safety.get(row.reference, ())),
                            latest_weekly.get(row.reference),
-                           tuple(reviews.get(row.reference, ())))
+                           tuple(reviews.get(row.reference, ())),
+                           row.caseworker_email or "")
             for row in household_rows]
 
 

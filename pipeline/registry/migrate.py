@@ -55,11 +55,15 @@ def current_revision(connection: Connection) -> str | None:
 @contextlib.contextmanager
 def _migration_lock(engine: Engine, connection: Connection) -> Iterator[None]:
     if engine.dialect.name == "postgresql":
+        # However long another process's migration takes (no lock_timeout here)
+        connection.execute(text("SET lock_timeout = 0"))
         connection.execute(text("SELECT pg_advisory_lock(:key)"), {"key": _PG_LOCK_KEY})
         try:
             yield
         finally:
             connection.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": _PG_LOCK_KEY})
+            # back to [registry] wait_seconds for whoever uses this pooled connection next
+            connection.execute(text("RESET lock_timeout"))
         return
     database = engine.url.database
     if engine.dialect.name != "sqlite" or not database or database == ":memory:":
@@ -76,28 +80,52 @@ def _migration_lock(engine: Engine, connection: Connection) -> Iterator[None]:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
-def upgrade(engine: Engine, workspace: Path | None = None) -> list[str]:
-    """Apply pending migrations; returns the revisions applied (none when up to date)."""
-    head = head_revision()
+def upgrade(engine: Engine, workspace: Path | None = None, *,
+            target: str | None = None) -> list[str]:
+    """Apply pending migrations up to `target` (default: the newest); returns the revisions
+    applied (none when up to date)."""
+    head = target or head_revision()
     with engine.connect() as probe:
-        if current_revision(probe) == head:
+        if current_revision(probe) == head and (target or not _queue_missing(probe)):
             return []
     with engine.connect() as connection:
         # Autocommit for the lock statements; Alembic opens its own transaction.
         connection = connection.execution_options(isolation_level="AUTOCOMMIT")
         with _migration_lock(engine, connection), engine.connect() as migrating:
             start = current_revision(migrating)
+            if start != head:  # else another process upgraded it while we waited
+                config = _alembic_config(migrating, workspace)
+                if MigrationContext.configure(migrating).get_current_revision() is None \
+                        and start == FIRST_REVISION:
+                    command.stamp(config, FIRST_REVISION)  # made before migrations existed
+                command.upgrade(config, head)
+                migrating.commit()
+            if target is None and _queue_missing(migrating):
+                _create_queue(migrating)
             if start == head:
-                return []  # another process upgraded it while we waited
-            config = _alembic_config(migrating, workspace)
-            if MigrationContext.configure(migrating).get_current_revision() is None \
-                    and start == FIRST_REVISION:
-                command.stamp(config, FIRST_REVISION)  # made before migrations existed
-            command.upgrade(config, "head")
-            migrating.commit()
+                return []
     applied = _revisions_between(start, head)
     log.info("registry upgraded: %s", ", ".join(applied))
     return applied
+
+
+def _queue_missing(connection: Connection) -> bool:
+    """Whether a PostgreSQL registry lacks the tables of the work queue (pipeline/queue.py)."""
+    return (connection.dialect.name == "postgresql"
+            and not inspect(connection).has_table("procrastinate_jobs"))
+
+
+def _create_queue(connection: Connection) -> None:
+    """procrastinate's tables, from the SQL the installed procrastinate ships."""
+    from procrastinate.schema import SchemaManager
+
+    connection.rollback()
+    # psycopg runs a script of several statements when given no parameters
+    driver = connection.connection.driver_connection
+    assert driver is not None
+    driver.execute(SchemaManager.get_schema())  # type: ignore[attr-defined]
+    driver.commit()  # type: ignore[attr-defined]
+    log.info("registry: the work queue's tables were made")
 
 
 def _revisions_between(start: str | None, head: str) -> list[str]:

@@ -173,14 +173,12 @@ class PaperRecords:
                                       result.household, result.version, scan=sha256,
                                       page_index=result.page_index, reason=result.reason)
             pages = [result.to_json() for result in results]
-            seen = conn.execute(select(scans.c.sha256).where(scans.c.sha256 == sha256)).first()
-            if seen:
-                conn.execute(scans.update().where(scans.c.sha256 == sha256)
-                             .values(pages=pages, received_at=arrived))
-            else:
-                conn.execute(scans.insert().values(
-                    sha256=sha256, original_name=original_name, archived_path=archived,
-                    received_at=arrived, pages=pages))
+            # insert-or-update in one statement each: no gap for another machine to fill
+            insert_ignoring_duplicates(conn, scans, {
+                "sha256": sha256, "original_name": original_name, "archived_path": archived,
+                "received_at": arrived, "pages": pages})
+            conn.execute(scans.update().where(scans.c.sha256 == sha256)
+                         .values(pages=pages, received_at=arrived))
 
     def _record_page(self, conn: Connection, sha256: str, result: PageResult,
                      arrived: datetime) -> None:
@@ -216,9 +214,9 @@ class PaperRecords:
                 event(conn, "box_needs_review", household, version, box_kind=str(box.kind),
                       key=box.key, reading_id=box.reading_id, scan=sha256, score=box.score,
                       reason=box.reason)
-        if result.marks:
+        if result.changes:
             event(conn, "paper_changes", household, version, scan=sha256, page=result.page,
-                  marks=[[m.kind, list(m.bbox)] for m in result.marks])
+                  marks=[[m.kind, list(m.bbox)] for m in result.changes])
         if result.superseded_by is not None:
             event(conn, "scan_of_superseded_version", household, version, scan=sha256,
                   page=result.page, newest=result.superseded_by)

@@ -197,3 +197,15 @@ scans = Table(
     Column("received_at", DateTime(timezone=True), nullable=False),
     Column("pages", JSON, nullable=False),  # the per-page results, as printed by --json
 )
+
+# Work that must be done once however many machines share the registry: reading a scan, the
+# day's overdue report, sending one e-mail from the outbox. A machine claims the work here
+# before doing it (pipeline/registry/claims.py); `done_at` is set when it is done for good.
+work_claims = Table(
+    "work_claims", metadata,
+    Column("kind", String(16), primary_key=True),  # claims.SCAN, DAILY_REPORT, EMAIL
+    Column("key", String(64), primary_key=True),  # a content hash, or a date
+    Column("claimed_by", Text),  # host:process while the work is under way
+    Column("claimed_at", DateTime(timezone=True)),
+    Column("done_at", DateTime(timezone=True)),
+)

@@ -1,4 +1,5 @@
-"""Overdue reports for managers: Excel, a one-page PDF digest, and e-mail by team."""
+"""Overdue reports: Excel, a one-page PDF digest, and e-mail to each recipient (by team and
+role, and caseworkers' own lists)."""
 
 from .run import (
     ReportError,

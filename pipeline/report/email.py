@@ -1,4 +1,4 @@
-"""E-mail the overdue report: one message per team, to that team's managers only.
+"""E-mail the overdue report: one message per recipient, with only what is theirs.
 
 Messages are first written to an outbox folder (as .eml files) and removed only once the
 server has accepted them, so a failed send is retried on the next run and the report
@@ -8,14 +8,14 @@ never from config.toml.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
 import re
 import smtplib
 import ssl
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date
 from email import policy
 from email.message import EmailMessage
 from email.parser import BytesParser
@@ -23,8 +23,8 @@ from email.utils import formatdate, make_msgid
 from pathlib import Path
 from typing import Any
 
+from ..errors import SettingsError
 from ..files import write_new_bytes
-from ..overdue import KINDS, UPCOMING_KINDS, Finding, worst
 
 log = logging.getLogger(__name__)
 
@@ -33,13 +33,14 @@ MIME_TYPES = {".xlsx": ("application", "vnd.openxmlformats-officedocument.spread
               ".pdf": ("application", "pdf")}
 
 
-class EmailError(Exception):
+class EmailError(SettingsError):
     """Settings for e-mail are missing or wrong; the message says what to change."""
 
 
 @dataclass(frozen=True)
 class Delivery:
-    """One team's e-mail: who gets it and what it carries."""
+    """One recipient's e-mail: who gets it, what it carries; `team` names the teams (or
+    "caseworker list") for the X-Supportplan-Team header and the command's output."""
 
     team: str
     recipients: tuple[str, ...]
@@ -56,58 +57,8 @@ class SendResult:
     error: str | None  # None when the server accepted the message
 
 
-def team_slug(team: str) -> str:
-    return re.sub(r"[^A-Za-z0-9]+", "-", team).strip("-").lower()[:40] or "team"
-
-
-def routes_from_config(teams: Mapping[str, Any]) -> dict[str, tuple[str, ...]]:
-    """[report.teams]: team name -> address or list of addresses; checked here."""
-    routes: dict[str, tuple[str, ...]] = {}
-    for team, value in teams.items():
-        addresses = [value] if isinstance(value, str) else value
-        if (not isinstance(addresses, list) or not addresses
-                or not all(isinstance(a, str) and "@" in a for a in addresses)):
-            raise EmailError(f'config.toml [report.teams] "{team}": give a list of e-mail '
-                             f'addresses, e.g. "{team}" = ["manager@example.org"]')
-        routes[team] = tuple(a.strip() for a in addresses)
-    return routes
-
-
-def team_key(team: str) -> str:
-    return " ".join(team.split()).casefold()
-
-
-def findings_for_team(findings: Sequence[Finding], team: str) -> list[Finding]:
-    """Only this team's findings (matched ignoring case and extra spaces)."""
-    key = team_key(team)
-    return [f for f in findings if team_key(f.team) == key]
-
-
-def message_body(team: str, findings: Sequence[Finding], as_of: date, attachments:
-                 Sequence[Path]) -> str:
-    """A short plain-text summary; household references only, details in the attachments."""
-    lines = [f"Overdue support plan items for {team} as of {as_of:%d/%m/%Y}.", ""]
-    for kind in KINDS:
-        count = sum(f.kind == kind for f in findings)
-        if count:
-            lines.append(f"  {kind}: {count}")
-    escalated = [f for f in findings if f.escalation]
-    if escalated:
-        lines += ["", f"Marked for escalation: {len(escalated)} "
-                  f"({sum(f.escalation == 'Service manager' for f in escalated)} for the "
-                  "service manager)."]
-    top = worst(findings, 10)
-    if top:
-        lines += ["", "Most overdue:"]
-        lines += [f"  {f.days_overdue:>4} days  {f.reference}  {f.kind}  ({f.caseworker})"
-                  for f in top]
-    upcoming = sum(f.kind in UPCOMING_KINDS for f in findings)
-    if upcoming:
-        lines += ["", f"Coming up (due soon / review due): {upcoming}."]
-    lines += ["", "Attached: " + ", ".join(p.name for p in attachments) + ".",
-              "The Excel file has one sheet per kind, with filters and a link to each plan.",
-              "", "This message contains personal data: do not forward it outside the team."]
-    return "\n".join(lines) + "\n"
+def slug(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9]+", "-", text).strip("-").lower()[:40] or "report"
 
 
 def build_message(delivery: Delivery, sender: str) -> EmailMessage:
@@ -159,7 +110,16 @@ def connect(smtp: Mapping[str, Any]) -> smtplib.SMTP:
         if not password:
             raise EmailError(f"[smtp] user is set but the environment variable {env} (the "
                              "password) is empty: set it before running the report")
+    # The system's certificate authorities, plus [smtp] ca_file when the server's
+    # certificate comes from the organisation's own authority.
     context = ssl.create_default_context()
+    ca_file = str(smtp["ca_file"])
+    if ca_file:
+        try:
+            context.load_verify_locations(ca_file)
+        except (OSError, ssl.SSLError) as exc:
+            raise EmailError(f'config.toml [smtp] ca_file = "{ca_file}": cannot read a '
+                             f"certificate from it ({exc}); give a PEM file") from exc
     client: smtplib.SMTP
     if security == "tls":
         client = smtplib.SMTP_SSL(host, port, timeout=timeout, context=context)
@@ -172,33 +132,68 @@ def connect(smtp: Mapping[str, Any]) -> smtplib.SMTP:
     return client
 
 
-def send_pending(outbox: Path, smtp: Mapping[str, Any]) -> list[SendResult]:
-    """Send every queued message; sent ones leave the outbox, failed ones stay for next time."""
+@dataclass(frozen=True)
+class OutboxClaims:
+    """Who sends which queued message when several machines share the outbox (the registry
+    keeps the claims): `take(key)` is true for the one process that may send the message
+    with that content hash; `settle(key, sent)` ends the claim."""
+
+    take: Callable[[str], bool]
+    settle: Callable[[str, bool], None]
+
+
+def _claimed(queued: Sequence[Path], claims: OutboxClaims | None
+             ) -> list[tuple[Path, str, bytes]]:
+    """The queued messages this process sends: (file, content hash, bytes)."""
+    found = []
+    for path in queued:
+        try:
+            data = path.read_bytes()
+        except FileNotFoundError:  # sent by another machine meanwhile
+            continue
+        key = hashlib.sha256(data).hexdigest()
+        if claims is None or claims.take(key):
+            found.append((path, key, data))
+    return found
+
+
+def send_pending(outbox: Path, smtp: Mapping[str, Any],
+                 claims: OutboxClaims | None = None) -> list[SendResult]:
+    """Send every queued message; sent ones leave the outbox, failed ones stay for next time.
+    With `claims`, a message another process is sending (or has sent) is left to it."""
     queued = pending(outbox)
     if not queued:
         return []
     parser = BytesParser(policy=policy.default)
-    messages = [(path, parser.parsebytes(path.read_bytes())) for path in queued]
+    messages = [(path, key, parser.parsebytes(data))
+                for path, key, data in _claimed(queued, claims)]
+    settle = claims.settle if claims is not None else (lambda _key, _sent: None)
+    if not messages:
+        return []
     try:
         client = connect(smtp)
     except (OSError, smtplib.SMTPException, EmailError) as exc:
         reason = f"cannot reach the mail server {smtp['host']}:{smtp['port']}: {exc}"
         log.warning("%s; %d message(s) stay queued", reason, len(messages))
+        for _path, key, _msg in messages:
+            settle(key, False)
         return [SendResult(path, str(msg["X-Supportplan-Team"] or ""), _to(msg), reason)
-                for path, msg in messages]
+                for path, _key, msg in messages]
     results: list[SendResult] = []
     try:
-        for path, msg in messages:
+        for path, key, msg in messages:
             team = str(msg["X-Supportplan-Team"] or "")
             try:
                 refused = client.send_message(msg)
             except (OSError, smtplib.SMTPException) as exc:
                 log.warning("sending %s failed: %s; it stays queued", path.name, exc)
                 results.append(SendResult(path, team, _to(msg), str(exc)))
+                settle(key, False)
                 continue
             if refused:
                 # Some recipients refused: keep a record, but do not resend to the others.
                 log.warning("%s: %d recipient(s) refused", path.name, len(refused))
+            settle(key, True)
             path.unlink(missing_ok=True)
             accepted = tuple(a for a in _to(msg) if a not in refused)
             results.append(SendResult(path, team, accepted,

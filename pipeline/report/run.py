@@ -1,41 +1,49 @@
-"""Make the overdue report and hand it to each team's managers.
+"""Make the overdue report and hand each recipient what is theirs.
 
 One call does it all, for the CLI and the watcher: read the registry, evaluate the rules as
-of a date, write output/reports/overdue-<date>.xlsx and .pdf (plus one pair per routed
-team under output/reports/teams/), queue one e-mail per team in output/reports/outbox/, and
+of a date, write output/reports/overdue-<date>.xlsx and .pdf, route the findings
+(routing.py: team managers, team leads, service managers, households with no team, and
+each caseworker's own list when switched on), write each recipient's pair under
+output/reports/recipients/, queue one e-mail per recipient in output/reports/outbox/, and
 send everything queued (earlier failures included).
 """
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 from pathlib import Path
 
 from ..config import Config
+from ..errors import SettingsError
 from ..overdue import Finding, RuleSettings, evaluate
-from ..registry import registry_for
+from ..registry import DAILY_REPORT, EMAIL, registry_for
 from .email import (
     Delivery,
-    EmailError,
+    OutboxClaims,
     SendResult,
-    findings_for_team,
-    message_body,
     pending,
     queue,
-    routes_from_config,
     send_pending,
-    team_slug,
+    slug,
 )
+from .links import LinkFor, link_maker
+from .message import message_body
 from .pdf import write_digest_pdf
+from .routing import Parcel, addresses, route, routes_from_config
 from .xlsx import write_report_xlsx
 
 log = logging.getLogger(__name__)
+WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+
+# A process that claimed a message and then died: another sends it after this long.
+SENDING_STALE_AFTER = timedelta(minutes=15)
 
 
-class ReportError(Exception):
+class ReportError(SettingsError):
     """The report cannot be made as configured; the message says what to change."""
 
 
@@ -49,6 +57,7 @@ class ReportResult:
     queued: list[Path] = field(default_factory=list)
     sent: list[SendResult] = field(default_factory=list)
     unrouted_teams: list[str] = field(default_factory=list)
+    no_team_households: int = 0
     notes: list[str] = field(default_factory=list)
 
     @property
@@ -75,14 +84,48 @@ def free_name(folder: Path, stem: str, suffix: str) -> Path:
 
 
 def _write_pair(folder: Path, stem: str, findings: list[Finding], as_of: date,
-                settings: RuleSettings, title: str, organisation: str,
-                items: int) -> tuple[Path, Path]:
+                settings: RuleSettings, title: str, organisation: str, items: int,
+                link_for: LinkFor) -> tuple[Path, Path]:
     folder.mkdir(parents=True, exist_ok=True)
     xlsx = write_report_xlsx(free_name(folder, stem, ".xlsx"), findings, as_of, settings,
-                             title=title)
+                             title=title, link_for=link_for)
     pdf = write_digest_pdf(free_name(folder, stem, ".pdf"), findings, as_of, settings,
                            title=title, organisation=organisation, items=items)
     return xlsx, pdf
+
+
+def caseworker_lists_today(section: dict, as_of: date) -> bool:
+    """[report] caseworker_lists is on and `as_of` is its weekday."""
+    day = str(section["caseworker_list_day"]).strip().casefold()
+    if day not in WEEKDAYS:
+        raise ReportError(f'config.toml [report] caseworker_list_day = "{day}": use a day '
+                          'of the week in English, e.g. "Monday"')
+    return bool(section["caseworker_lists"]) and WEEKDAYS[as_of.weekday()] == day
+
+
+def parcel_label(parcel: Parcel) -> tuple[str, str]:
+    """(what the message is about, a file-name stem part with no personal data: the
+    teams' names and roles, or a short hash of the address for a caseworker's list)."""
+    if parcel.caseworker_only:
+        digest = hashlib.sha256(parcel.address.casefold().encode()).hexdigest()[:8]
+        return "your households", f"caseworker-{digest}"
+    teams = sorted(parcel.teams, key=str.casefold)
+    roles = "-".join(r.replace("_", "-") for r in parcel.roles if r != "caseworker")
+    return ", ".join(teams) or "your households", slug(f"{'-'.join(teams)}-{roles}")
+
+
+def check_settings(config: Config) -> None:
+    """[report] and [report.teams] make sense (for the watcher to say so when it starts,
+    not at the first daily report)."""
+    section = config.values["report"]
+    try:
+        routes_from_config(section["teams"])
+        addresses(section["no_team_recipients"], "[report] no_team_recipients")
+        link_maker(str(section["plan_links"]), config.output_dir)
+        caseworker_lists_today(section, date.today())
+        daily_report_time(config)
+    except SettingsError as exc:
+        raise ReportError(str(exc)) from exc
 
 
 def run_report(config: Config, as_of: date | None = None, *, dry_run: bool = False,
@@ -91,10 +134,11 @@ def run_report(config: Config, as_of: date | None = None, *, dry_run: bool = Fal
     as_of = as_of or date.today()
     section = config.values["report"]
     settings = RuleSettings.from_config(section)
-    try:
-        routes = routes_from_config(section["teams"])
-    except EmailError as exc:
-        raise ReportError(str(exc)) from exc
+    routes = routes_from_config(section["teams"])
+    no_team_recipients = addresses(section["no_team_recipients"],
+                                   "[report] no_team_recipients")
+    link_for = link_maker(str(section["plan_links"]), config.output_dir)
+    lists_today = caseworker_lists_today(section, as_of)  # settings checked before any work
     registry = registry_for(config)
     try:
         findings = evaluate(registry.load_facts(), as_of, settings)
@@ -104,16 +148,21 @@ def run_report(config: Config, as_of: date | None = None, *, dry_run: bool = Fal
     items = int(section["digest_items"])
     folder = reports_dir(config)
     xlsx, pdf = _write_pair(folder, f"overdue-{as_of.isoformat()}", findings, as_of, settings,
-                            "Overdue report", organisation, items)
+                            "Overdue report", organisation, items, link_for)
     result = ReportResult(as_of, findings, xlsx, pdf)
     echo(f"wrote {xlsx}")
     echo(f"wrote {pdf}")
-    route_keys = {" ".join(t.split()).casefold() for t in routes}
-    result.unrouted_teams = sorted({f.team for f in findings
-                                    if " ".join(f.team.split()).casefold() not in route_keys})
+    routing = route(findings, routes, no_team_recipients, lists_today)
+    result.unrouted_teams = routing.unrouted_teams
+    result.no_team_households = routing.no_team_households
     for team in result.unrouted_teams:
         result.notes.append(f'no manager is set for team "{team}": add it under '
                             "[report.teams] in config.toml to e-mail its findings")
+    if routing.no_team_households:
+        sent_to = ("sent to [report] no_team_recipients" if no_team_recipients else
+                   "set [report] no_team_recipients in config.toml to e-mail them")
+        result.notes.append(f"{routing.no_team_households} household(s) with findings have "
+                            f"no team in their workbook: {sent_to}")
 
     smtp = config.values["smtp"]
     if not email:
@@ -122,21 +171,25 @@ def run_report(config: Config, as_of: date | None = None, *, dry_run: bool = Fal
         result.notes.append("e-mail is off ([smtp] host is empty in config.toml); "
                             "the report files are written")
         return result
-    for team, recipients in routes.items():
-        team_findings = findings_for_team(findings, team)
-        if not team_findings:
-            result.notes.append(f'team "{team}": nothing overdue or due, no e-mail')
-            continue
-        stem = f"overdue-{as_of.isoformat()}-{team_slug(team)}"
+    written: dict[tuple[str, tuple[int, ...]], tuple[Path, Path]] = {}
+    for parcel in routing.parcels:
+        about, part = parcel_label(parcel)
+        stem = f"overdue-{as_of.isoformat()}-{part}"
+        # Recipients with the same findings (a team's managers) share one pair of files.
+        same = (about, tuple(id(item) for item in parcel.findings))
         if dry_run:
             attachments = (Path(f"{stem}.xlsx"), Path(f"{stem}.pdf"))
+        elif same in written:
+            attachments = written[same]
         else:
-            attachments = _write_pair(folder / "teams", stem, team_findings, as_of, settings,
-                                      f"Overdue report: {team}", organisation, items)
-        subject = str(section["subject"]).format(team=team, date=f"{as_of:%d/%m/%Y}")
-        delivery = Delivery(team, recipients, subject,
-                            message_body(team, team_findings, as_of, attachments),
-                            tuple(attachments))
+            attachments = written[same] = _write_pair(
+                folder / "recipients", stem, parcel.findings, as_of, settings,
+                f"Overdue report: {about}", organisation, items, link_for)
+        subject_format = (section["caseworker_subject"] if parcel.caseworker_only
+                          else section["subject"])
+        subject = str(subject_format).format(team=about, date=f"{as_of:%d/%m/%Y}")
+        delivery = Delivery(about, (parcel.address,), subject,
+                            message_body(parcel, as_of, attachments), tuple(attachments))
         result.deliveries.append(delivery)
         if not dry_run:
             result.queued.append(queue(outbox_dir(config), delivery, str(smtp["sender"]),
@@ -147,8 +200,21 @@ def run_report(config: Config, as_of: date | None = None, *, dry_run: bool = Fal
             result.notes.append(f"{len(earlier)} message(s) from earlier runs wait in "
                                 f"{outbox_dir(config)} (not sent: dry run)")
         return result
-    result.sent = send_pending(outbox_dir(config), smtp)
+    result.sent = send_outbox(config)
     return result
+
+
+def send_outbox(config: Config) -> list[SendResult]:
+    """Send what waits in the outbox, each message by one process only however many
+    machines share the folder (claimed in the registry)."""
+    registry = registry_for(config)
+    try:
+        claims = OutboxClaims(
+            take=lambda key: registry.claim(EMAIL, key, stale_after=SENDING_STALE_AFTER),
+            settle=lambda key, sent: registry.release(EMAIL, key, done=sent))
+        return send_pending(outbox_dir(config), config.values["smtp"], claims)
+    finally:
+        registry.close()
 
 
 def daily_report_time(config: Config) -> time | None:
@@ -163,10 +229,24 @@ def daily_report_time(config: Config) -> time | None:
                           'e.g. "07:00", or "" for no daily report') from exc
 
 
-def run_daily_report(config: Config, as_of: date | None = None) -> ReportResult:
-    """For `supportplan watch`: make and send today's report; never raises on send errors
+def run_daily_report(config: Config, as_of: date | None = None) -> ReportResult | None:
+    """For `supportplan watch` and workers: make and send today's report, once a day however
+    many machines try (None: another made it or is making it); never raises on send errors
     (they stay queued for the next run)."""
-    result = run_report(config, as_of)
+    day = (as_of or date.today()).isoformat()
+    registry = registry_for(config)
+    try:
+        if not registry.claim(DAILY_REPORT, day, stale_after=timedelta(hours=1)):
+            log.info("today's overdue report is made by another process")
+            return None
+        try:
+            result = run_report(config, as_of)
+        except BaseException:
+            registry.release(DAILY_REPORT, day, done=False)  # another may try again
+            raise
+        registry.release(DAILY_REPORT, day, done=True)
+    finally:
+        registry.close()
     for failure in result.failed:
         log.warning("overdue report e-mail for a team is queued for retry: %s", failure.error)
     return result

@@ -7,7 +7,13 @@ import threading
 from datetime import datetime, timedelta
 
 from ..config import Config
-from ..report.run import ReportError, daily_report_time, reports_dir, run_daily_report
+from ..report.run import (
+    ReportError,
+    check_settings,
+    daily_report_time,
+    reports_dir,
+    run_daily_report,
+)
 from .eventlog import EventLog
 from .settings import WatchError
 
@@ -25,6 +31,8 @@ class DailyReport:
         self._next: datetime | None = None  # None: no daily report
         try:
             at = daily_report_time(config)
+            if at is not None:
+                check_settings(config)
         except ReportError as exc:
             raise WatchError(str(exc)) from exc
         if at is None:
@@ -49,6 +57,9 @@ class DailyReport:
     def _work(self) -> None:
         try:
             result = run_daily_report(self.config)
+            if result is None:
+                self.events.emit("daily report made by another watcher or worker")
+                return
             self.events.emit("daily report made", output=result.pdf,
                              detail=f"{len(result.findings)} finding(s)")
         except Exception:  # a report failure is logged, never stops the watcher

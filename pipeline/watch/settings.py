@@ -57,7 +57,9 @@ def check_layout(config: Config) -> None:
     if _inside(intake, output):
         raise WatchError(f"the intake folder {intake} is inside the output folder {output}. "
                          f"Keep them apart in [paths]{where}.")
-    if not _inside(output, root):
+    # Several offices share one output folder outside every workspace (README, "Several
+    # offices"); with a SQLite registry the watcher writes only inside its own.
+    if not _inside(output, root) and config.registry_url.startswith("sqlite"):
         raise WatchError(f"the output folder {output} is outside the workspace {root}; the "
                          f"watcher only writes inside its workspace. Fix [paths] output{where}.")
     if not intake.is_dir():

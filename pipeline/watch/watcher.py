@@ -27,7 +27,7 @@ from watchdog.observers.polling import PollingObserver
 
 from ..build import FAILED, Builder, BuildOutcome
 from ..config import Config
-from ..errors import DiskFull, RegistryUnavailable
+from ..errors import DiskFull, RegistryUnavailable, SupportplanError
 from ..files import sha256_file
 from ..intake.files import SCAN, WORKBOOK, FileState, classify, file_state, refusal
 from ..intake.problems import ERROR, Problem, ReadResult
@@ -87,6 +87,11 @@ class Watcher:
         self._building = False
         self.observer: BaseObserver | None = None
         self.daily = DailyReport(config, events)
+        from ..queue import uses_queue
+
+        # With a PostgreSQL registry the work is queued for `supportplan worker` processes
+        # on any machine (pipeline/queue.py); with SQLite it is done here.
+        self.queued = uses_queue(config)
 
     # -- called from the observer thread -------------------------------------------
     def notice(self, path: Path) -> None:
@@ -152,7 +157,7 @@ class Watcher:
                              path.parent.name, output=path)
         pdf = bool(self.config.get("pdf", "enabled"))
         self.builder = Builder(self.config, registry=self.registry, pdf=pdf,
-                               converter=self._start_converter())
+                               converter=None if self.queued else self._start_converter())
         for notice in self.builder.notices():
             self.events.emit("note", detail=notice)
         self._start_observer()  # before catching up, so nothing saved meanwhile is missed
@@ -283,6 +288,9 @@ class Watcher:
             todo.append((path, digest, state))
         if not todo:
             return
+        if self.queued:
+            self._enqueue(todo)
+            return
         assert self.builder is not None
         self._building = True
         log.debug("building %d workbook(s) at %.3f", len(todo), time.monotonic())
@@ -302,6 +310,22 @@ class Watcher:
             self._building = False
         for (path, digest, state), outcome in zip(todo, outcomes, strict=True):
             self._finish(path, state, digest, outcome)
+
+    def _enqueue(self, todo: list[tuple[Path, str, FileState | None]]) -> None:
+        from ..queue import enqueue_workbooks
+
+        try:
+            enqueue_workbooks(self.config, [path for path, _d, _s in todo])
+        except RegistryUnavailable as exc:  # the database is away: try again later
+            wait = self.settings.retry_after
+            self.events.emit(f"paused: {exc}", detail=f"trying again in {wait:.0f} s")
+            for path, _digest, _state in todo:
+                self.pending.touch(path, WORKBOOK, time.monotonic(), immediate=True,
+                                   not_before=time.monotonic() + wait)
+            return
+        for path, digest, state in todo:
+            self._done[path] = (state, digest)
+        self.events.emit(f"queued {_count(len(todo), 'workbook')} for the workers")
 
     def _build_one_by_one(self, paths: list[Path]) -> list[BuildOutcome]:
         """The batch itself failed: build one by one, so a single bad file cannot take its
@@ -366,10 +390,23 @@ class Watcher:
         # only builds plans never needs.
         from ..reconcile.run import reconcile_paths
 
+        if self.queued:
+            from ..queue import enqueue_scans
+
+            enqueue_scans(self.config, [scan.resolve() for scan in scans])
+            self.events.emit(f"queued {_count(len(scans), 'scan')} for the workers")
+            return
         for scan in scans:  # one at a time: a bad scan must not hold back the others
             try:
                 outcomes = reconcile_paths(
                     self.config, [scan.resolve()], registry=self.registry)
+            except SupportplanError as exc:
+                # Something about the workspace (its secret missing, say), not a bug: one
+                # line that says what to do, and the scan waits until it is fixed.
+                log.debug("reconciling a scan stopped", exc_info=True)
+                self.events.emit("scan not read", output=scan,
+                                 detail=str(exc).splitlines()[0][:400])
+                continue
             except Exception:  # never let a scan stop the watcher
                 log.exception("reconciler failed")
                 self.events.emit("scan failed in the reconciler", output=scan)

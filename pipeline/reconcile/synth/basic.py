@@ -130,6 +130,36 @@ def draw_tick(img: np.ndarray, box: Bbox, px: float, rng: np.random.Generator) -
                                [cx + size * 0.55, cy - size * 0.6]]) * px, px, width, darkness)
 
 
+
+def _words_to_strike(original: np.ndarray, px: float, rng: np.random.Generator
+                     ) -> tuple[float, float, float] | None:
+    """(x, y, length) in mm of a line through printed words in the page's upper part: it
+    starts and ends on ink of one line of text, 20-60 mm long."""
+    top, left = int(60 * px), int(20 * px)
+    ink = original[top: int(250 * px), left: int(190 * px)] < 128
+    ordered = np.nonzero(ink.any(axis=1))[0].tolist()
+    rows = set(ordered)
+    for _ in range(50):
+        if not ordered:
+            return None
+        row = ordered[rng.integers(len(ordered))]
+        # through the middle of that line of text, not along its top or its baseline
+        top_row, bottom_row = row, row
+        while top_row - 1 in rows:
+            top_row -= 1
+        while bottom_row + 1 in rows:
+            bottom_row += 1
+        row = (top_row + bottom_row) // 2
+        cols = np.nonzero(ink[row])[0] / px
+        if not len(cols) or cols[-1] - cols[0] < 20:
+            continue
+        start = cols[rng.integers(len(cols))]
+        ends = cols[(cols >= start + 20) & (cols <= start + 60)]
+        if len(ends):
+            end = ends[rng.integers(len(ends))]
+            return start + 20, row / px + 60, end - start
+    return None
+
 def draw_page(original: np.ndarray, layout: PageLayout, dpi: int, rng: np.random.Generator,
               *, p_signed: float = 0.5, p_ticked: float = 0.5,
               p_strike: float = 0.3) -> tuple[np.ndarray, Truth]:
@@ -147,13 +177,10 @@ def draw_page(original: np.ndarray, layout: PageLayout, dpi: int, rng: np.random
                 draw_tick(img, box.bbox, px, rng)
         truth.boxes[box.key] = BoxTruth(str(box.kind), MARKED if marked else BLANK, marked,
                                         float(marked))
-    if rng.random() < p_strike:  # a line struck through printed text
-        ink_rows = np.nonzero((original[int(60 * px): int(250 * px), int(30 * px):
-                                        int(150 * px)] < 128).any(axis=1))[0]
-        if len(ink_rows):
-            y = (ink_rows[rng.integers(len(ink_rows))] / px) + 60
-            x = rng.uniform(30, 90)
-            length = rng.uniform(20, 60)
+    if rng.random() < p_strike:  # a line struck through printed words, as people do
+        strike = _words_to_strike(original, px, rng)
+        if strike is not None:
+            x, y, length = strike
             _stroke(img, np.array([[x, y], [x + length, y + rng.uniform(-1, 1)]]) * px, px,
                     rng.uniform(0.4, 0.7), 20)
             truth.strike = (x, y - 1, x + length, y + 1)
