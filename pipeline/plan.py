@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from .model import Household, Step
+from .model import AREAS, Household, Step
 
 
 def _iso(value: date | None) -> str | None:
@@ -107,3 +107,12 @@ def assign_step_ids(reference: str, known: Sequence[KnownStep], steps: Sequence[
             ids[index] = f"{reference}-S{next_number:03d}"
             next_number += 1
     return [step_id for step_id in ids if step_id is not None]
+
+
+def open_steps_in_print_order(steps: Sequence[Step], step_ids: Sequence[str]) -> list[str]:
+    """The ids of the steps that get a "Done" box, in the order the plan prints them:
+    areas in the schema's order (the workbook may mix them), each area's steps in workbook
+    order. The boxes measured on the PDF are matched to steps in this order."""
+    printed = sorted(zip(steps, step_ids, strict=True),
+                     key=lambda pair: AREAS.index(pair[0].area))
+    return [step_id for step, step_id in printed if not step.is_closed]

@@ -45,7 +45,7 @@ from .intake.problems import ReadResult
 from .model import NOT_STARTED, Household
 from .outputs import PLAN_FILE, STAGING, build_lock
 from .pagecodes import load_secret, new_token
-from .plan import assign_step_ids, content_hash, plan_content
+from .plan import assign_step_ids, content_hash, open_steps_in_print_order, plan_content
 from .printed import DocumentLayout
 from .reconcile.align import identify
 from .registry import Registry
@@ -219,8 +219,7 @@ class Recovery:
         token = self._token(files.pdf)
         layout, note = None, ""
         if files.pdf is not None and token is not None:
-            open_steps = [step_id for step_id, step in zip(step_ids, as_issued.steps,
-                                                           strict=True) if not step.is_closed]
+            open_steps = open_steps_in_print_order(as_issued.steps, step_ids)
             try:
                 layout = DocumentLayout(token, sha256_file(files.pdf),
                                         measure_layout(files.pdf, open_steps,

@@ -27,7 +27,7 @@ from .outputs import (
     plan_file,
     write_warning_report,
 )
-from .plan import plan_content
+from .plan import open_steps_in_print_order, plan_content
 from .registry import Registry, VersionRecord, VersionTaken
 from .render.convert import Converter, ConvertSettings, open_converter
 from .render.soffice import Conversion
@@ -176,8 +176,7 @@ class PlanStages:
     def _stamp(self, plan: PlannedVersion, pdf: Path, secret: bytes) -> None:
         try:
             # only open steps have a "Done" box: a closed one shows when it was done
-            open_steps = [step_id for step_id, step in zip(plan.step_ids, plan.household.steps,
-                                                           strict=True) if not step.is_closed]
+            open_steps = open_steps_in_print_order(plan.household.steps, plan.step_ids)
             plan.layout = stamp_plan(pdf, open_steps, plan.household.signers, secret,
                                      plan.token)
         except Exception as exc:  # one plan's stamping failure must not stop a batch

@@ -19,12 +19,13 @@ from sqlalchemy import select
 from pipeline.build import BUILT, build_workbooks
 from pipeline.cli import main
 from pipeline.config import Config, load_config
+from pipeline.demo import synthetic_household
 from pipeline.model import INTERPRETER_KEY
 from pipeline.overdue import VersionFacts, missing_signers
 from pipeline.printed import PageLayout
 from pipeline.reconcile.run import reconcile_paths
 from pipeline.reconcile.synth import render_page
-from pipeline.registry import page_layouts, plan_versions, registry_for
+from pipeline.registry import page_layouts, plan_versions, registry_for, steps
 
 pytestmark = pytest.mark.slow
 
@@ -108,6 +109,62 @@ def test_a_goals_table_that_runs_on_repeats_its_area(workspace: Config) -> None:
     for page in pages_with_steps:
         assert "Education & Training" in texts[page - 1], page
         assert "We will" in texts[page - 1] and "By when" in texts[page - 1]
+
+
+def test_every_step_reaches_the_pdf_wherever_the_page_breaks(workspace: Config) -> None:
+    """Areas interleaved in the workbook, goals repeated, a table running on at every
+    possible point: no step may go missing from the PDF (LibreOffice dropped the rows of a
+    run-on table when goal rows were kept with the next)."""
+    households = []
+    for index in (241, 756, *range(300, 306)):  # 241 and 756 lost steps that way
+        demo = synthetic_household(index, steps=15)
+        households.append(demo)
+        demo.write(workspace.intake_dir / f"{demo.household['reference']}.xlsx")
+    outcomes = build_workbooks(workspace, [workspace.intake_dir])
+    assert [o.status for o in outcomes] == [BUILT] * len(households), [
+        o.message for o in outcomes]
+    by_reference = {demo.household["reference"]: demo for demo in households}
+    for outcome in outcomes:
+        demo = by_reference[outcome.reference]
+        text = " ".join(page_texts(outcome.pdf))
+        for step in demo.steps:
+            if step.get("you_will"):
+                words = " ".join(step["you_will"].split()[:3])
+                assert text.count(words) >= sum(
+                    " ".join((s.get("you_will") or "").split()[:3]) == words
+                    for s in demo.steps), (outcome.reference, words)
+
+
+def test_each_done_box_belongs_to_the_step_printed_beside_it(workspace: Config) -> None:
+    """The workbook mixes areas; the plan prints them in the schema's order. A tick read
+    back must mark the step on its row, not the one the workbook lists in that place."""
+    demo = synthetic_household(241, steps=15)
+    demo.write(workspace.intake_dir / "HH-00241.xlsx")
+    [outcome] = build_workbooks(workspace, [workspace.intake_dir])
+    assert outcome.status == BUILT, outcome.message
+    registry = registry_for(workspace)
+    with registry.engine.connect() as conn:
+        you_will_of = dict(conn.execute(select(steps.c.step_id, steps.c.you_will)).all())
+    registry.close()
+    document = pdfium.PdfDocument(str(outcome.pdf))
+    checked = 0
+    try:
+        for layout in layouts_of(workspace, "HH-00241"):
+            page = document[layout.page - 1]
+            textpage, height = page.get_textpage(), page.get_size()[1]
+            for box in layout.boxes:
+                if box.kind != "tick":
+                    continue
+                x0, y0, _x1, y1 = (v * 72 / 25.4 for v in box.bbox)
+                row = " ".join(textpage.get_text_bounded(0, height - y1 - 6, x0,
+                                                         height - y0 + 6).split())
+                you_will = " ".join(you_will_of[box.key].split()[:3])
+                assert you_will in row, (box.key, you_will, row)
+                checked += 1
+    finally:
+        document.close()
+    assert checked == sum(not step.get("status", "").startswith(("Done", "No longer"))
+                          for step in demo.steps)
 
 
 def _sizes_of(pdf: Path, needle: str) -> list[tuple[float, int]]:

@@ -81,7 +81,8 @@ def _progress(step: Step, words: Words) -> str:
 def _goals(household: Household, step_ids: Sequence[str],
            words: Words) -> list[dict[str, Any]]:
     """Areas in the schema's order, each with its goals in workbook order, each goal with
-    its steps."""
+    its steps: the order of `open_steps_in_print_order` (pipeline/plan.py), by which the
+    "Done" boxes measured on the PDF are matched to steps."""
     areas: dict[str, list[dict[str, Any]]] = {area: [] for area in AREAS}
     current: dict[str, Any] | None = None
     for step, step_id in zip(household.steps, step_ids, strict=True):

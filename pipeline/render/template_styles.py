@@ -178,16 +178,19 @@ def install_styles(doc: Any) -> None:
             'w:lineRule="auto"/>',
             rpr=f"<w:b/><w:bCs/><w:color w:val=\"{BLUE}\"/>{size(24)}",
         ),
+        # No "keep with next" on a goal's row: in a table whose rows may not split, LibreOffice
+        # then drops the rows that should run on to the next page (steps vanished from the
+        # PDF). The repeated area heading says what a continued table belongs to.
         _para_style(
             "Goal",
             "Goal",
-            ppr=f"<w:keepNext/>{no_spacing}",
+            ppr=no_spacing,
             rpr=f"<w:b/><w:bCs/>{size(22)}",
         ),
         _para_style(
             "GoalNote",
             "Goal Note",
-            ppr='<w:keepNext/><w:spacing w:before="40" w:after="0" w:line="240" '
+            ppr='<w:spacing w:before="40" w:after="0" w:line="240" '
             'w:lineRule="auto"/>',
             rpr=size(BODY),
         ),
