@@ -54,3 +54,8 @@ class EventLog:
                 self.stream.flush()
             except (OSError, ValueError):
                 pass  # a closed terminal must not stop the watcher
+
+
+def counted(number: int, thing: str) -> str:
+    """"1 scan", "2 scans": numbers in event lines read as words."""
+    return f"{number} {thing}" + ("" if number == 1 else "s")

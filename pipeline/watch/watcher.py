@@ -18,7 +18,6 @@ import threading
 import time
 from collections.abc import Iterable
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from watchdog.events import FileSystemEvent, FileSystemEventHandler
 from watchdog.observers import Observer
@@ -27,7 +26,7 @@ from watchdog.observers.polling import PollingObserver
 
 from ..build import FAILED, Builder, BuildOutcome
 from ..config import Config
-from ..errors import DiskFull, RegistryUnavailable, SupportplanError
+from ..errors import DiskFull, RegistryUnavailable
 from ..files import sha256_file
 from ..intake.files import SCAN, WORKBOOK, FileState, classify, file_state, refusal
 from ..intake.problems import ERROR, Problem, ReadResult
@@ -37,12 +36,10 @@ from ..registry import Registry, registry_for
 from ..render.convert import Converter, ConvertSettings, WarmConverterPool, open_converter
 from ..render.soffice import ConversionError
 from .daily import DailyReport
-from .eventlog import EventLog
+from .eventlog import EventLog, counted
 from .pending import Pending
+from .scans import hand_over_scans
 from .settings import WatchError, WatchSettings, check_layout
-
-if TYPE_CHECKING:
-    from ..reconcile.run import ScanOutcome
 
 log = logging.getLogger(__name__)
 
@@ -220,7 +217,8 @@ class Watcher:
                 return
             self.build(workbooks[start:start + _BATCH])
         if scans:
-            self.hand_over_scans(scans)
+            hand_over_scans(self.config, self.registry, self.events, scans,
+                            queued=self.queued)
         if not ready and isinstance(self.pool, WarmConverterPool) and not self.stopping:
             try:
                 self.pool.warm_up()  # replace a converter that died or is due a restart
@@ -298,11 +296,7 @@ class Watcher:
             outcomes = self.builder.build([path.resolve() for path, _d, _s in todo])
         except (DiskFull, RegistryUnavailable) as exc:
             # Not the workbooks' fault: nothing is marked done, all are tried again later.
-            wait = self.settings.retry_after
-            self.events.emit(f"paused: {exc}", detail=f"trying again in {wait:.0f} s")
-            for path, _digest, _state in todo:
-                self.pending.touch(path, WORKBOOK, time.monotonic(), immediate=True,
-                                   not_before=time.monotonic() + wait)
+            self._pause([path for path, _d, _s in todo], exc)
             return
         except Exception:
             outcomes = self._build_one_by_one([path.resolve() for path, _d, _s in todo])
@@ -317,15 +311,19 @@ class Watcher:
         try:
             enqueue_workbooks(self.config, [path for path, _d, _s in todo])
         except RegistryUnavailable as exc:  # the database is away: try again later
-            wait = self.settings.retry_after
-            self.events.emit(f"paused: {exc}", detail=f"trying again in {wait:.0f} s")
-            for path, _digest, _state in todo:
-                self.pending.touch(path, WORKBOOK, time.monotonic(), immediate=True,
-                                   not_before=time.monotonic() + wait)
+            self._pause([path for path, _d, _s in todo], exc)
             return
         for path, digest, state in todo:
             self._done[path] = (state, digest)
-        self.events.emit(f"queued {_count(len(todo), 'workbook')} for the workers")
+        self.events.emit(f"queued {counted(len(todo), 'workbook')} for the workers")
+
+    def _pause(self, paths: list[Path], cause: Exception) -> None:
+        """Say why, and look at `paths` again after the configured wait."""
+        wait = self.settings.retry_after
+        self.events.emit(f"paused: {cause}", detail=f"trying again in {wait:.0f} s")
+        for path in paths:
+            self.pending.touch(path, WORKBOOK, time.monotonic(), immediate=True,
+                               not_before=time.monotonic() + wait)
 
     def _build_one_by_one(self, paths: list[Path]) -> list[BuildOutcome]:
         """The batch itself failed: build one by one, so a single bad file cannot take its
@@ -367,7 +365,7 @@ class Watcher:
             self._done[path] = (state, digest)
         if outcome.status == FAILED:
             errors = sum(p.severity == ERROR for p in outcome.problems)
-            self.events.emit("failed: " + (f"{_count(errors, 'problem')} in the workbook, "
+            self.events.emit("failed: " + (f"{counted(errors, 'problem')} in the workbook, "
                              "see the error report" if outcome.error_report
                              else _safe_detail(outcome.message)),
                              outcome.reference, output=outcome.error_report or path,
@@ -380,53 +378,9 @@ class Watcher:
             self.events.emit(f"{outcome.status} (v{outcome.version})", outcome.reference)
         if outcome.warnings:
             # Cells only: a warning's words may quote what was typed (names, details).
-            self.events.emit(f"{_count(len(outcome.warnings), 'warning')}, see the warnings "
+            self.events.emit(f"{counted(len(outcome.warnings), 'warning')}, see the warnings "
                              "file", outcome.reference, output=outcome.warning_report,
                              detail=_where(outcome.warnings))
-
-    # -- scans ---------------------------------------------------------------------
-    def hand_over_scans(self, scans: list[Path]) -> None:
-        # Imported on first use: the reconciler pulls in image libraries a watcher that
-        # only builds plans never needs.
-        from ..reconcile.run import reconcile_paths
-
-        if self.queued:
-            from ..queue import enqueue_scans
-
-            enqueue_scans(self.config, [scan.resolve() for scan in scans])
-            self.events.emit(f"queued {_count(len(scans), 'scan')} for the workers")
-            return
-        for scan in scans:  # one at a time: a bad scan must not hold back the others
-            try:
-                outcomes = reconcile_paths(
-                    self.config, [scan.resolve()], registry=self.registry)
-            except SupportplanError as exc:
-                # Something about the workspace (its secret missing, say), not a bug: one
-                # line that says what to do, and the scan waits until it is fixed.
-                log.debug("reconciling a scan stopped", exc_info=True)
-                self.events.emit("scan not read", output=scan,
-                                 detail=str(exc).splitlines()[0][:400])
-                continue
-            except Exception:  # never let a scan stop the watcher
-                log.exception("reconciler failed")
-                self.events.emit("scan failed in the reconciler", output=scan)
-                continue
-            for outcome in outcomes:
-                self._log_scan(outcome)
-
-    def _log_scan(self, outcome: ScanOutcome) -> None:
-        """One line per page read: household reference, version, page, what was found."""
-        if outcome.already_seen:
-            self.events.emit("scan already reconciled", output=outcome.file)
-            return
-        for page in outcome.pages:
-            detail = page.summary() if page.matched else str(page.reason or "")[:160]
-            self.events.emit(f"scan {page.status}", page.household, output=outcome.file,
-                             detail=detail)
-
-
-def _count(number: int, thing: str) -> str:
-    return f"{number} {thing}" + ("" if number == 1 else "s")
 
 
 def _where(problems: Iterable[Problem]) -> str:
