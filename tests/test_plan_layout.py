@@ -19,13 +19,14 @@ from sqlalchemy import select
 from pipeline.build import BUILT, build_workbooks
 from pipeline.cli import main
 from pipeline.config import Config, load_config
-from pipeline.demo import synthetic_household
+from pipeline.demo import synthetic_household, write_demo_intake
 from pipeline.model import INTERPRETER_KEY
 from pipeline.overdue import VersionFacts, missing_signers
 from pipeline.printed import PageLayout
 from pipeline.reconcile.run import reconcile_paths
 from pipeline.reconcile.synth import render_page
 from pipeline.registry import page_layouts, plan_versions, registry_for, steps
+from pipeline.render.template_parts import COMPACT_SIGNERS
 
 pytestmark = pytest.mark.slow
 
@@ -80,6 +81,21 @@ def test_the_signing_section_is_one_piece_at_any_plan_length(workspace: Config) 
         text = page_texts(outcome.pdf)[pages.pop() - 1]
         assert "Signing this plan" in text and "By signing, we agree this plan together" in text
         assert f"Support plan {outcome.reference}, version 1" in text
+
+
+def test_households_with_an_interpreter_sign_on_one_page(workspace: Config) -> None:
+    """The demo households: five languages, two with an interpreter (five signers, every
+    line in two languages, right to left): nobody is left to sign alone on a page."""
+    write_demo_intake(workspace.intake_dir)
+    outcomes = build_workbooks(workspace, [workspace.intake_dir])
+    assert [o.status for o in outcomes] == [BUILT] * len(outcomes) and len(outcomes) == 5
+    most = 0
+    for outcome in outcomes:
+        pages = [layout.page for layout in layouts_of(workspace, outcome.reference)
+                 for box in layout.boxes if box.kind == "signature"]
+        assert len(set(pages)) == 1, (outcome.reference, pages)
+        most = max(most, len(pages))
+    assert most >= COMPACT_SIGNERS  # the closer layout was needed and used
 
 
 def test_more_signers_than_a_page_holds_repeat_the_heading(workspace: Config) -> None:

@@ -59,6 +59,11 @@ DETAIL_COLS_WIDE = [50, 124]  # label | value, across the page
 SIGN_COLS = [94, 80]  # left: name/role/date, right: signature box
 SIGN_BOX_HEIGHT = 20  # mm
 SIGN_GAP = 12  # mm between blocks: a signature running over its box rarely reaches the next
+# With this many signers or more the blocks stand closer, so that a household with an
+# interpreter still signs on one page in two languages instead of leaving its last signer
+# alone on the next (a block is as tall as its name, role and date line, ~20 mm).
+COMPACT_SIGNERS = 5
+COMPACT_GAP = 6
 
 
 def var(expression: str) -> str:
@@ -169,9 +174,12 @@ def signatures_section(heading_key: str = "signing_heading",
         ],
         height_mm=SIGN_BOX_HEIGHT,
     )
-    spacer_row = tr([tc(left_w, p(style="TableText", ppr=keep)),
-                     tc(box_w, p(style="TableText", ppr=keep))],
-                    height_mm=SIGN_GAP, rule="exact")
+
+    def spacer_row(height: float) -> str:
+        return tr([tc(left_w, p(style="TableText", ppr=keep)),
+                   tc(box_w, p(style="TableText", ppr=keep))], height_mm=height, rule="exact")
+
+    compact = f"signers|length >= {COMPACT_SIGNERS}"
     table = tbl(
         "LayoutTable",
         SIGN_COLS,
@@ -181,8 +189,10 @@ def signatures_section(heading_key: str = "signing_heading",
             tr([heading_cell], header=True),
             ctl_tr(SIGN_COLS, "{%tr for s in signers %}"),
             # Between blocks only: a spacer after the last could start a blank page.
-            ctl_tr(SIGN_COLS, "{%tr if not loop.first %}"),
-            spacer_row,
+            ctl_tr(SIGN_COLS, f"{{%tr if not loop.first and not {compact} %}}"),
+            spacer_row(SIGN_GAP),
+            ctl_tr(SIGN_COLS, "{%tr elif not loop.first %}"),
+            spacer_row(COMPACT_GAP),
             ctl_tr(SIGN_COLS, "{%tr endif %}"),
             signer_row,
             ctl_tr(SIGN_COLS, "{%tr endfor %}"),
