@@ -74,7 +74,7 @@ def workspace_with(folder: Path, workbooks: list[Path]) -> Config:
 def render_plans(config: Config, households: list[Household], folder: Path) -> list[Path]:
     """Each household's plan DOCX, as the build renders it for conversion."""
     folder.mkdir(parents=True)
-    organisation = Organisation.from_config(config.values["organisation"])
+    organisation = Organisation.from_config(config)
     languages = LanguageSettings.from_config(config)
     paths = []
     for household in households:
@@ -100,7 +100,7 @@ def soffice_args(soffice: Path, profile: Path, outdir: Path, filter_: str) -> li
 def naive(config: Config, households: list[Household], soffice: Path, folder: Path) -> None:
     """(a) docxtpl, then a fresh LibreOffice for every file."""
     folder.mkdir()
-    organisation = Organisation.from_config(config.values["organisation"])
+    organisation = Organisation.from_config(config)
     languages = LanguageSettings.from_config(config)
     for household in households:
         ids = assign_step_ids(household.reference, [], household.steps, 1)

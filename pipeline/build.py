@@ -86,16 +86,16 @@ class Builder(PlanStages):
         # Workbooks handled together. Warm converters take documents one by one, so small
         # chunks start them sooner; a cold LibreOffice start is paid once per chunk.
         self.chunk = (2 * self.convert_settings.jobs if self.convert_settings.warm
-                      else max(1, int(config.get("pdf", "batch_size"))))
+                      else max(1, config.settings.pdf.batch_size))
         self.registry = registry or registry_for(config)
         self.pdf = pdf
         # Stamping (page codes, corner marks, measured boxes) needs the workspace's secret.
         self.secret = (load_secret(config.root, may_create=not self.registry.has_printed_pages())
-                       if pdf and bool(config.get("reconcile", "stamp")) else None)
-        self.organisation = Organisation.from_config(config.values["organisation"])
-        self.soffice = find_soffice(str(config.get("pdf", "soffice"))) if pdf else None
+                       if pdf and config.settings.reconcile.stamp else None)
+        self.organisation = Organisation.from_config(config)
+        self.soffice = find_soffice(config.settings.pdf.soffice) if pdf else None
         self.languages = LanguageSettings.from_config(config)
-        self.large_print = bool(config.get("plan", "large_print"))
+        self.large_print = config.settings.plan.large_print
         self.read_options = ReadOptions.from_config(config)
         # References whose new version may share no member with the last (see safeguards).
         self.same_household = {case_key(reference) for reference in same_household}

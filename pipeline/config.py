@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import tomllib
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
 from .errors import SettingsError
+from .settings import Settings
 
 CONFIG_FILENAME = "config.toml"
 
@@ -254,6 +256,11 @@ class Config:
 
     def get(self, section: str, key: str) -> Any:
         return self.values[section][key]
+
+    @cached_property
+    def settings(self) -> Settings:
+        """The same values, typed: `config.settings.pdf.timeout_seconds`."""
+        return Settings.from_values(self.values)
 
     def path(self, key: str) -> Path:
         return (self.root / self.values["paths"][key]).resolve()

@@ -66,7 +66,7 @@ def cutoff_for(period: str, today: date) -> date:
 
 
 def default_period(config: Config) -> str:
-    return str(config.get("retention", "closed_for"))
+    return config.settings.retention.closed_for
 
 
 @dataclass

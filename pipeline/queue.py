@@ -66,9 +66,8 @@ class QueueSettings:
 
     @classmethod
     def from_config(cls, config: Config) -> QueueSettings:
-        section = config.values["queue"]
-        return cls(int(section["retries"]), float(section["heartbeat_seconds"]),
-                   float(section["stalled_after_seconds"]))
+        section = config.settings.queue
+        return cls(section.retries, section.heartbeat_seconds, section.stalled_after_seconds)
 
 
 def queue_app(config: Config, work: _Work | None = None) -> procrastinate.App:
@@ -136,7 +135,7 @@ class _Work:
         if not path.is_file():  # removed or renamed since it was queued: nothing to do
             return {"status": "gone"}
         if self._builder is None:
-            self._builder = Builder(self.config, pdf=bool(self.config.get("pdf", "enabled")))
+            self._builder = Builder(self.config, pdf=self.config.settings.pdf.enabled)
         [outcome] = self._builder.build([path])
         log.info("%s: %s v%s", outcome.reference or "a workbook", outcome.status,
                  outcome.version)

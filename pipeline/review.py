@@ -232,14 +232,14 @@ def make_review(config: Config, reference: str, *, made_on: date | None = None,
     """Make, stamp, publish and record a review pack for `reference`."""
     made_on = made_on or date.today()
     registry = registry or registry_for(config)
-    next_review = add_months(made_on, int(config.get("plan", "review_interval_months")))
-    organisation = Organisation.from_config(config.values["organisation"])
+    next_review = add_months(made_on, config.settings.plan.review_interval_months)
+    organisation = Organisation.from_config(config)
     template = review_template(config)
     check_before_use(template, REVIEW, config)
     facts, current = pack_facts(registry, reference, made_on)
     pack = pack_content(facts, made_on, next_review, organisation,
                         LanguageSettings.from_config(config),
-                        bool(config.get("plan", "large_print")))
+                        config.settings.plan.large_print)
     context, open_steps, signers = pack.context, pack.open_steps, facts.signers
     base_version, base_signed_on = facts.base_version, facts.base_signed_on
     folder = plan_folder(config, reference)
@@ -252,15 +252,15 @@ def make_review(config: Config, reference: str, *, made_on: date | None = None,
         staged_pdf = None
         if pdf:
             [conversion] = convert_many(
-                [staged], soffice=find_soffice(str(config.get("pdf", "soffice"))),
-                timeout=float(config.get("pdf", "timeout_seconds")), workers=1, batch_size=1,
+                [staged], soffice=find_soffice(config.settings.pdf.soffice),
+                timeout=config.settings.pdf.timeout_seconds, workers=1, batch_size=1,
                 profiles=converter_profiles(config),
-                options=PdfOptions(archival=bool(config.get("pdf", "archival"))))
+                options=PdfOptions(archival=config.settings.pdf.archival))
             if conversion.pdf is None:
                 raise ConversionError(conversion.error or "the review pack could not be "
                                       "converted to PDF")
             staged_pdf = conversion.pdf
-            if bool(config.get("reconcile", "stamp")):
+            if config.settings.reconcile.stamp:
                 secret = load_secret(config.root, may_create=False)
                 layout = stamp_plan(staged_pdf, open_steps, signers, secret, new_token())
         docx_path, pdf_path = folder / f"{stem}.docx", folder / f"{stem}.pdf"

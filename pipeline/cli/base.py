@@ -68,7 +68,7 @@ def get_config(ctx: click.Context, *, workspace: bool = True) -> Config:
             "parent folder). Run `supportplan init` to make one, or pass --config PATH.")
     # Everything this command writes (plans, reports, the registry, scans) holds personal
     # data: readable by its owner only, or also by the group when the workspace says so.
-    os.umask(0o027 if bool(config.get("paths", "share_with_group")) else 0o077)
+    os.umask(0o027 if config.settings.paths.share_with_group else 0o077)
     if config.source is not None:
         for path in (config.source, config.template_path):
             try:

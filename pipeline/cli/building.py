@@ -96,7 +96,7 @@ def build(ctx: click.Context, paths: tuple[Path, ...], no_pdf: bool,
         queued = enqueue_workbooks(config, targets)
         click.echo(f"Queued {plural(len(queued), 'workbook')} for the workers.")
         return
-    pdf = bool(config.get("pdf", "enabled")) and not no_pdf
+    pdf = config.settings.pdf.enabled and not no_pdf
     outcomes: list[BuildOutcome] = []
     workbooks = collect_workbooks(targets, skipped=_skipped)
     builder = Builder(config, pdf=pdf, jobs=jobs, same_household=same_household)

@@ -62,12 +62,11 @@ def collect_scans(paths: Iterable[Path]) -> list[Path]:
 
 
 def read_settings(config: Config) -> ReadSettings:
-    get = config.values["reconcile"]
+    section = config.settings.reconcile
     return ReadSettings(
-        work_dpi=int(get["work_dpi"]),
-        thresholds=Thresholds(float(get["signature_blank_below"]),
-                              float(get["signature_marked_above"]),
-                              float(get["tick_blank_below"]), float(get["tick_marked_above"])))
+        work_dpi=section.work_dpi,
+        thresholds=Thresholds(section.signature_blank_below, section.signature_marked_above,
+                              section.tick_blank_below, section.tick_marked_above))
 
 
 def _quarantined(path: Path, index: int, reason: str) -> PageResult:
@@ -86,8 +85,8 @@ class Reconciler:
                               f"without this workspace's secret. {exc}") from None
         self.reader = PageReader(secret, self.registry.find_page,
                                  read_settings(config), self.registry.version_for_token)
-        self.max_megapixels = float(config.get("reconcile", "max_megapixels"))
-        self.archive = (config.root / str(config.get("reconcile", "archive"))).resolve()
+        self.max_megapixels = config.settings.reconcile.max_megapixels
+        self.archive = (config.root / config.settings.reconcile.archive).resolve()
 
     def reconcile_file(self, path: Path) -> ScanOutcome:
         try:

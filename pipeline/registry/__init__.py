@@ -148,7 +148,7 @@ def _postgres_failure(engine: Engine, wait_seconds: float
 def registry_for(config: Config) -> Registry:
     """The workspace's registry."""
     return open_registry(config.registry_url, config.root,
-                         wait_seconds=float(config.get("registry", "wait_seconds")))
+                         wait_seconds=config.settings.registry.wait_seconds)
 
 
 __all__ = ["DAILY_REPORT", "EMAIL", "SCAN", "BoxRecord", "KnownPage", "Registry",

@@ -104,14 +104,14 @@ class ConvertSettings:
             return _setting(config, key, old_key)
 
         configured = int(get("jobs", "converters")) if jobs is None else jobs
-        return cls(soffice=str(config.get("pdf", "soffice")),
+        return cls(soffice=config.settings.pdf.soffice,
                    jobs=configured if configured > 0 else default_jobs(),
                    warm=bool(get("warm", "warm_converter")),
                    recycle_after=max(1, int(get("recycle_after", "converter_max_documents"))),
                    uno_python=str(get("uno_python", "uno_python")),
-                   timeout=float(config.get("pdf", "timeout_seconds")),
-                   batch_size=max(1, int(config.get("pdf", "batch_size"))),
-                   options=PdfOptions(archival=bool(config.get("pdf", "archival"))))
+                   timeout=config.settings.pdf.timeout_seconds,
+                   batch_size=max(1, config.settings.pdf.batch_size),
+                   options=PdfOptions(archival=config.settings.pdf.archival))
 
 
 def _setting(config: Config, key: str, old_key: str) -> Any:

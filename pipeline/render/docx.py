@@ -17,6 +17,7 @@ from docx.shared import Mm
 from docxtpl import DocxTemplate, InlineImage
 from jinja2 import Environment, Template
 
+from ..config import Config
 from ..model import AREAS, DONE, NO_LONGER_NEEDED, Household, Step
 from ..printed import SIGNATURE_MARK
 from ..wording import Words
@@ -38,9 +39,10 @@ class Organisation:
     crisis: str = ""
 
     @classmethod
-    def from_config(cls, values: dict[str, Any]) -> Organisation:
-        return cls(*(str(values[key]) for key in ("name", "contact", "phone", "out_of_hours",
-                                                  "crisis")))
+    def from_config(cls, config: Config) -> Organisation:
+        section = config.settings.organisation
+        return cls(section.name, section.contact, section.phone, section.out_of_hours,
+                   section.crisis)
 
     @property
     def reachable(self) -> bool:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from ..config import Config
 from ..errors import SettingsError
@@ -28,17 +27,15 @@ class WatchSettings:
     @classmethod
     def from_config(cls, config: Config, *, polling: bool | None = None,
                     jobs: int | None = None) -> WatchSettings:
-        def get(key: str) -> Any:
-            return config.get("watch", key)
-
-        return cls(debounce=max(0.0, float(get("debounce_seconds"))),
-                   polling=bool(get("polling")) if polling is None else polling,
-                   polling_interval=max(0.1, float(get("polling_interval_seconds"))),
-                   rescan=max(1.0, float(get("rescan_seconds"))),
+        watch = config.settings.watch
+        return cls(debounce=max(0.0, watch.debounce_seconds),
+                   polling=watch.polling if polling is None else polling,
+                   polling_interval=max(0.1, watch.polling_interval_seconds),
+                   rescan=max(1.0, watch.rescan_seconds),
                    jobs=jobs,
-                   incomplete_wait=max(0.0, float(get("incomplete_wait_seconds"))),
-                   max_bytes=int(get("max_workbook_mb")) * 1024 * 1024,
-                   retry_after=max(1.0, float(get("retry_after_seconds"))))
+                   incomplete_wait=max(0.0, watch.incomplete_wait_seconds),
+                   max_bytes=watch.max_workbook_mb * 1024 * 1024,
+                   retry_after=max(1.0, watch.retry_after_seconds))
 
 
 def _inside(path: Path, folder: Path) -> bool:

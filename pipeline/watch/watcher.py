@@ -152,7 +152,7 @@ class Watcher:
         for path in moved:
             self.events.emit("set aside a file of a version whose build was stopped",
                              path.parent.name, output=path)
-        pdf = bool(self.config.get("pdf", "enabled"))
+        pdf = self.config.settings.pdf.enabled
         self.builder = Builder(self.config, registry=self.registry, pdf=pdf,
                                converter=None if self.queued else self._start_converter())
         for notice in self.builder.notices():
@@ -165,7 +165,7 @@ class Watcher:
 
     def _start_converter(self) -> Converter | None:
         """The converter pool, kept warm between builds (render/convert.py)."""
-        if not self.config.get("pdf", "enabled"):
+        if not self.config.settings.pdf.enabled:
             return None
         self.pool = open_converter(ConvertSettings.from_config(self.config,
                                                                jobs=self.settings.jobs),

@@ -21,7 +21,7 @@ class LanguageSettings:
     @classmethod
     def from_config(cls, config: Config) -> LanguageSettings:
         catalogues = Catalogues(config.path("translations"))
-        configured = str(config.get("plan", "language"))
+        configured = config.settings.plan.language
         code = recognise(configured)
         default = catalogue_for(code, set(catalogues.languages())) if code else None
         if default is None:
@@ -29,7 +29,7 @@ class LanguageSettings:
                 f"{config.source or 'config.toml'}: [plan] language = {configured!r} is not "
                 f"a language with a catalogue; use one of {', '.join(catalogues.languages())} "
                 f"(or add translations/<code>.po)")
-        return cls(catalogues, bool(config.get("plan", "bilingual")), default)
+        return cls(catalogues, config.settings.plan.bilingual, default)
 
     @property
     def available(self) -> frozenset[str]:
