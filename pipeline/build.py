@@ -84,8 +84,10 @@ class Builder(PlanStages):
         self._opening: Future[Converter] | None = None  # the converter, starting
         self.convert_settings = ConvertSettings.from_config(config, jobs=jobs)
         # Workbooks handled together. Warm converters take documents one by one, so small
-        # chunks start them sooner; a cold LibreOffice start is paid once per chunk.
-        self.chunk = (2 * self.convert_settings.jobs if self.convert_settings.warm
+        # chunks start them sooner; a cold LibreOffice start is paid once per chunk; with
+        # no PDFs to make, each household is finished (and reported) on its own.
+        self.chunk = (1 if not pdf else 2 * self.convert_settings.jobs
+                      if self.convert_settings.warm
                       else max(1, config.settings.pdf.batch_size))
         self.registry = registry or registry_for(config)
         self.pdf = pdf
@@ -162,7 +164,10 @@ class Builder(PlanStages):
                     planned = self._prepare_chunk(chunk, read, staging, seen, done, report,
                                                   step)
                     converting.add(planned, *self._start_conversion(planned))
-                    for chunk_planned, futures in converting.due(keep=IN_FLIGHT - 1):
+                    # Without PDFs there is nothing to overlap: each household is
+                    # finished, and reported, as soon as it is rendered.
+                    for chunk_planned, futures in converting.due(
+                            keep=IN_FLIGHT - 1 if self.pdf else 0):
                         done += self._finish_chunk(chunk_planned, futures, report, step,
                                                    again if attempt < MAX_ATTEMPTS else None)
                     yield from done
