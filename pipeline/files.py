@@ -94,3 +94,14 @@ def remove_stale_temporaries(folder: Path, *, older_than: float = 0) -> int:
                 stale.unlink()
                 count += 1
     return count
+
+
+def process_alive(pid: int) -> bool:
+    """Whether process `pid` is running (one of another user counts as running)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True

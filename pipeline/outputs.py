@@ -22,7 +22,7 @@ from pathlib import Path
 
 from .config import Config
 from .errors import SettingsError
-from .files import remove_stale_temporaries, replace_text
+from .files import process_alive, remove_stale_temporaries, replace_text
 from .intake.problems import Problem, ReadResult
 from .intake.references import case_key
 
@@ -182,16 +182,8 @@ def remove_interrupted_leftovers(output_dir: Path, *, shared: bool = False) -> N
             continue
         for build in folder.iterdir():
             owner = build.name.split("-", 1)[0]
-            if not owner.isdigit() or not _alive(int(owner)):
+            if not owner.isdigit() or not process_alive(int(owner)):
                 shutil.rmtree(build, ignore_errors=True)
     remove_stale_temporaries(output_dir, older_than=STALE_PART_SECONDS if shared else 0)
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True

@@ -83,13 +83,6 @@ def get_config(ctx: click.Context, *, workspace: bool = True) -> Config:
     return config
 
 
-# Errors from parts of the program that predate the common base class, and what they mean.
-_LEGACY_EXIT_CODES = {"ConversionError": ExitCode.LIBREOFFICE,
-                      "LibreOfficeNotFound": ExitCode.LIBREOFFICE,
-                      "TemplateError": ExitCode.TEMPLATE, "ReportError": ExitCode.SETTINGS,
-                      "EmailError": ExitCode.SETTINGS}
-
-
 class SupportplanGroup(click.Group):
     """Catches every error in one place: a message in the user's words and an exit status
     scripts can trust (README: exit statuses), never a traceback."""
@@ -110,8 +103,6 @@ class SupportplanGroup(click.Group):
 
 def _classify(exc: Exception) -> tuple[ExitCode, str]:
     name = type(exc).__name__
-    if name in _LEGACY_EXIT_CODES:
-        return _LEGACY_EXIT_CODES[name], str(exc)
     if disk_full(exc):
         return ExitCode.DISK, ("the disk is full: nothing half-written was kept; free some "
                                "space and run the command again")

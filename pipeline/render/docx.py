@@ -18,6 +18,7 @@ from docxtpl import DocxTemplate, InlineImage
 from jinja2 import Environment, Template
 
 from ..config import Config
+from ..errors import ExitCode, SupportplanError
 from ..model import AREAS, DONE, NO_LONGER_NEEDED, Household, Step
 from ..printed import SIGNATURE_MARK
 from ..wording import Words
@@ -26,8 +27,10 @@ from .finishing import Finishing, finish
 WORD_COPY_CODE_MM = 14.0
 
 
-class TemplateError(Exception):
+class TemplateError(SupportplanError):
     """The Word template is missing or broken."""
+
+    exit_code = ExitCode.TEMPLATE
 
 
 @dataclass(frozen=True)

@@ -27,6 +27,9 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..errors import ExitCode, SupportplanError
+from ..files import process_alive
+
 INSTALL_HINT = ("Install it with `sudo apt-get install libreoffice-writer-nogui` (Debian/"
                 "Ubuntu) or run scripts/setup.sh, or set [pdf] soffice in config.toml to its "
                 "path. Use --no-pdf to make Word files only.")
@@ -35,8 +38,10 @@ INSTALL_HINT = ("Install it with `sudo apt-get install libreoffice-writer-nogui`
 log = logging.getLogger(__name__)
 
 
-class ConversionError(Exception):
+class ConversionError(SupportplanError):
     """LibreOffice is missing or could not convert a document."""
+
+    exit_code = ExitCode.LIBREOFFICE
 
 
 class LibreOfficeNotFound(ConversionError):
@@ -90,7 +95,7 @@ def reap_abandoned(profiles: Path) -> int:
     stopped = 0
     for folder in profiles.iterdir():
         owner = folder.name.split("-", 1)[0]
-        if not owner.isdigit() or _alive(int(owner)):
+        if not owner.isdigit() or process_alive(int(owner)):
             continue
         for pid in _processes_using(folder):
             with contextlib.suppress(ProcessLookupError, PermissionError):
@@ -101,16 +106,6 @@ def reap_abandoned(profiles: Path) -> int:
         log.warning("stopped %d LibreOffice process(es) left running by a build that was "
                     "killed", stopped)
     return stopped
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def _processes_using(folder: Path) -> list[int]:
