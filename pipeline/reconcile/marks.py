@@ -13,7 +13,7 @@ import numpy as np
 
 from ..printed import Bbox, PageLayout, marker_positions, qr_positions
 from ..signoff import SIGNING_DATE, BoxKind, Mark
-from .ink import STRONG_INK, drop_printing_residue, drop_specks, grow, pen_ink, printed_ink
+from .ink import STRONG_INK, drop_printing_residue, drop_specks, grow, pen_ink
 
 EDGE_MM = 4.0  # the scan's own edge (shadows, cropped paper) is not handwriting
 MIN_MARK_MM = 5.0  # shorter than this: specks, not writing
@@ -116,14 +116,13 @@ class Frames:
         return cv2.resize(window, (shape[1], shape[0]), interpolation=cv2.INTER_NEAREST) > 0
 
 
-def find_frames(dark: np.ndarray, original: np.ndarray, px: float,
+def find_frames(dark: np.ndarray, faint: np.ndarray, printed: np.ndarray, px: float,
                 streaks: list[Segment] | None = None) -> Frames:
     """Stamps and coffee rings: every large outline (a frame, round or square) that the ink
     follows most of the way round. Everything inside belongs to the stamp or the ring (the
     stamp's own lettering included); handwriting has no such outline. Ink within 8 mm is
     taken together, so a faded ring in pieces, or one broken where it crosses printed
-    text, still counts."""
-    printed = printed_ink(original)
+    text, still counts. `faint`: the page's `faint_ink`; `printed`: its `printed_ink`."""
     clear = ~grow(printed, px, 0.4)
     if streaks:  # a copier's streak beside a note is no frame around it
         clear &= ~streak_mask(streaks, clear.shape, (0.0, 0.0), px)
@@ -131,7 +130,7 @@ def find_frames(dark: np.ndarray, original: np.ndarray, px: float,
     # Looked for twice: in the pale ink of a stamp (which fades unevenly), and in any ink
     # plainly above the paper's own noise (a dried coffee ring is paler still, but that
     # ink also runs a stamp's letters into its frame).
-    for ink in ((dark > FRAME_INK) & clear, pen_ink(dark, px, grow(printed, px, 0.6)) & clear):
+    for ink in ((dark > FRAME_INK) & clear, faint & clear):
         _outlines_followed(drop_specks(ink, px, 0.4), px, inside, outline)
     grown = np.ones((max(1, round(1.5 * px)),) * 2, np.uint8)
     return Frames(cv2.dilate(inside, grown) > 0, outline > 0)
@@ -189,13 +188,18 @@ def _staple_or_streak(stats_row: np.ndarray, component: np.ndarray, px: float,
 
 
 
-def find_streaks(dark: np.ndarray, original: np.ndarray, px: float) -> list[Segment]:
+def faint_ink(dark: np.ndarray, printed: np.ndarray, px: float) -> np.ndarray:
+    """Ink however faint (plainly above the paper's own noise) clear of the printing: what
+    copier streaks, pale stamps and dried coffee rings are looked for in."""
+    return pen_ink(dark, px, grow(printed, px, 0.6)) & ~grow(printed, px, 0.3)
+
+
+def find_streaks(faint: np.ndarray, px: float) -> list[Segment]:
     """Streaks a dirty copier drum or scanner glass leaves: thin straight lines running
-    along or across much of the page. Nobody writes those; they cross boxes and text."""
-    ink = pen_ink(dark, px, grow(printed_ink(original), px, 0.6)) & ~grow(
-        printed_ink(original), px, 0.3)
+    along or across much of the page (in its `faint_ink`). Nobody writes those; they
+    cross boxes and text."""
     length = int(STREAK_MM * px)
-    lines = cv2.HoughLinesP(ink.astype(np.uint8) * 255, 1, np.pi / 360, int(0.5 * length),
+    lines = cv2.HoughLinesP(faint.astype(np.uint8) * 255, 1, np.pi / 360, int(0.5 * length),
                             minLineLength=length, maxLineGap=int(3 * px))
     streaks = []
     for x0, y0, x1, y1 in (lines.reshape(-1, 4) if lines is not None else ()):
@@ -217,12 +221,11 @@ def streak_mask(streaks: list[Segment], shape: tuple[int, int], origin_mm: tuple
     return mask > 0
 
 
-def page_ink(dark: np.ndarray, original: np.ndarray, px: float,
+def page_ink(dark: np.ndarray, printed: np.ndarray, px: float,
              streaks: list[Segment] | None = None) -> np.ndarray:
     """Plainly dark ink on the page that was not printed there (nor a copier's streak),
-    from `dark` (the aligned scan's darkness) and the original page at the same
-    resolution."""
-    printed = printed_ink(original)
+    from `dark` (the aligned scan's darkness) and `printed` (the original page's
+    `printed_ink` at the same resolution)."""
     ink = (dark > STRONG_INK) & ~grow(printed, px, 0.4)
     ink = drop_specks(ink, px, 0.4)
     ink = drop_printing_residue(ink, grow(printed, px, 1.0))
@@ -231,11 +234,10 @@ def page_ink(dark: np.ndarray, original: np.ndarray, px: float,
     return ink
 
 
-def find_marks(ink: np.ndarray, original: np.ndarray, layout: PageLayout, px: float,
+def find_marks(ink: np.ndarray, printed: np.ndarray, layout: PageLayout, px: float,
                frames: Frames) -> list[Mark]:
-    """Handwritten changes on the page, from its `page_ink` and the original page, and the
+    """Handwritten changes on the page, from its `page_ink` and `printed_ink`, and the
     dates written beside signatures."""
-    printed = printed_ink(original)
     ink = ink & ~frames.inside
     marks = _signing_dates(ink, layout, px)
     ink &= ~_touching_boxes(ink, layout, px)

@@ -18,8 +18,8 @@ from ..registry import KnownPage
 from ..signoff import PageResult, PageStatus
 from .align import AlignError, Alignment, align, identify, scan_dpi, warp, warp_region
 from .boxes import BOX_DPI, BOX_PAPER_MM, Thresholds, decide, region_mm
-from .ink import darkness
-from .marks import find_frames, find_marks, find_streaks, page_ink, streak_mask
+from .ink import darkness, printed_ink
+from .marks import faint_ink, find_frames, find_marks, find_streaks, page_ink, streak_mask
 
 LOW_DPI = 140  # below this, thin or faint strokes may not survive the scan
 
@@ -180,18 +180,21 @@ class PageReader:
         aligned = warp(gray, alignment, (original.page.shape[1], original.page.shape[0]),
                        settings.work_dpi)
         page_dark = darkness(aligned, work_px)
-        streaks = find_streaks(page_dark, original.page, work_px)
-        ink = page_ink(page_dark, original.page, work_px, streaks)
-        frames = find_frames(page_dark, original.page, work_px, streaks)
-        for box, printed in zip(layout.boxes, original.boxes, strict=True):
+        # the page's printing and its faintest ink, found once for all that follows
+        page_printed = printed_ink(original.page)
+        faint = faint_ink(page_dark, page_printed, work_px)
+        streaks = find_streaks(faint, work_px)
+        ink = page_ink(page_dark, page_printed, work_px, streaks)
+        frames = find_frames(page_dark, faint, page_printed, work_px, streaks)
+        for box, box_original in zip(layout.boxes, original.boxes, strict=True):
             area = region_mm(box, search=True)
             region = warp_region(gray, alignment, area, settings.box_dpi)
             # a copier's streak or a coffee ring's edge crossing the box is not a mark
             ignore = frames.outline_in(area, region.shape, work_px)
             if streaks:
                 ignore |= streak_mask(streaks, region.shape, area[:2], box_px)
-            result.boxes.append(decide(box, darkness(region, box_px, BOX_PAPER_MM), printed,
+            result.boxes.append(decide(box, darkness(region, box_px, BOX_PAPER_MM), box_original,
                                        box_px, settings.thresholds, ignore))
-        result.marks = find_marks(ink, original.page, layout, work_px, frames)
+        result.marks = find_marks(ink, page_printed, layout, work_px, frames)
         result.status = PageStatus.MATCHED
         result.fit_mm = round(alignment.fit_mm, 3)
