@@ -12,8 +12,9 @@ Plans per second for:
 then, on the same DOCX files, the warm converters side by side: the project's bridge
 (render/warm.py) and unoserver (servers started with --stop-after, driven over XML-RPC as
 its client does), each with one converter per core. Also the time each stage of the build
-takes in its main thread (read, render, stamp, publish and record), and the peak memory of
-the build process (and of its LibreOffice processes) at --memory-households.
+takes (read, decide, render and stamp in worker processes, publish and record), and the
+peak memory of the build with its worker processes (and of its LibreOffice processes) at
+--memory-households.
 Machines here are noisy: read the ratios within one run, not the absolute times.
 """
 
@@ -124,8 +125,9 @@ def raw_soffice(sources: list[Path], soffice: Path) -> None:
 
 
 class Peak:
-    """Peak resident memory of a process and, separately, of the LibreOffice processes
-    whose command line names `folder` (sampled every 50 ms)."""
+    """Peak memory of a process with its worker processes and, separately, of the
+    LibreOffice processes whose command line names `folder` (sampled every 50 ms). Counted
+    as proportional set size: pages the workers share with their forkserver count once."""
 
     def __init__(self, pid: int, folder: Path) -> None:
         self.pid, self.needle = pid, str(folder).encode()
@@ -135,23 +137,35 @@ class Peak:
         self._thread.start()
 
     @staticmethod
-    def _rss(pid: str) -> int:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
+    def _pss(pid: str) -> int:
+        for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+            if line.startswith("Pss:"):
                 return int(line.split()[1]) * 1024
         return 0
 
     def _sample(self) -> None:
         while not self._stop.is_set():
-            with contextlib.suppress(OSError, ValueError):
-                self.own = max(self.own, self._rss(str(self.pid)))
-            total = 0
+            parents: dict[str, str] = {}
             for entry in Path("/proc").iterdir():
                 if entry.name.isdigit():
-                    with contextlib.suppress(OSError, ValueError):
-                        if self.needle in (entry / "cmdline").read_bytes():
-                            total += self._rss(entry.name)
-            self.converters = max(self.converters, total)
+                    with contextlib.suppress(OSError, ValueError, IndexError):
+                        parents[entry.name] = (entry / "stat").read_text().rsplit(")", 1)[
+                            1].split()[1]
+            family, found = {str(self.pid)}, True
+            while found:
+                found = False
+                for pid, parent in parents.items():
+                    if parent in family and pid not in family:
+                        family.add(pid)
+                        found = True
+            own = converters = 0
+            for pid in family:
+                with contextlib.suppress(OSError, ValueError):
+                    if self.needle in Path(f"/proc/{pid}/cmdline").read_bytes():
+                        converters += self._pss(pid)
+                    else:
+                        own += self._pss(pid)
+            self.own, self.converters = max(self.own, own), max(self.converters, converters)
             self._stop.wait(0.05)
 
     def stop(self) -> None:
@@ -193,8 +207,9 @@ def stage_times(config: Config) -> tuple[float, dict[str, float]]:
         return timed
 
     for name, attribute in (("read (child processes)", "read"),
-                            ("decide and render DOCX", "_render"),
-                            ("stamp, measure (own thread)", "_stamp"),
+                            ("decide (registry)", "_prepare"),
+                            ("render DOCX (workers, waited)", "_render_all"),
+                            ("stamp, measure (threads, summed)", "_stamp"),
                             ("publish and record", "_publish"),
                             ("finish chunks (incl. waits)", "_finish_chunk")):
         setattr(builder, attribute, timing(name, getattr(builder, attribute)))
@@ -310,7 +325,7 @@ def main() -> None:
             config = workspace_with(folder / label[1], workbooks)
             took, peak = cli_build(config, run_jobs)
             rates[label] = n / took
-            notes.append(f"{label}: peak memory {peak.own / 2**20:.0f} MiB (build process), "
+            notes.append(f"{label}: peak memory {peak.own / 2**20:.0f} MiB (build, workers), "
                          f"{peak.converters / 2**20:.0f} MiB (LibreOffice)")
 
         uno_python = find_uno_python()
@@ -351,7 +366,7 @@ def main() -> None:
                         config.intake_dir / f"HH-{i:05d}.xlsx")
             took, peak = cli_build(config, None)
             notes.append(f"{many} households, build (default jobs): {many / took:.2f} "
-                         f"plans/s, peak memory {peak.own / 2**20:.0f} MiB (build process), "
+                         f"plans/s, peak memory {peak.own / 2**20:.0f} MiB (build, workers), "
                          f"{peak.converters / 2**20:.0f} MiB (LibreOffice)")
     finally:
         if args.keep is None:

@@ -55,11 +55,10 @@ from .plan import assign_step_ids, content_hash, step_content
 from .recover import check_registry_matches_output, recover_locked, unrecorded_plan_files
 from .registry import Registry, VersionRecord, registry_for
 from .render.convert import Converter, ConvertSettings
-from .render.docx import Organisation, TemplateError, plan_context, render_docx
-from .render.finishing import Finishing
+from .render.docx import Organisation, TemplateError
 from .render.soffice import ConversionError, find_soffice
-from .render.stamp import qr_png
 from .render.template_check import PLAN, check_before_use
+from .render.workers import PlanWorkers, RenderJob
 from .restore import as_issued, missing_files
 from .safeguards import file_name_problem, members_problem
 from .stages import MAX_ATTEMPTS, InFlight, PlanStages
@@ -102,6 +101,9 @@ class Builder(PlanStages):
         # References whose new version may share no member with the last (see safeguards).
         self.same_household = {case_key(reference) for reference in same_household}
         self._reader: IsolatedReader | None = None
+        # Render and stamp plans in other processes, one per converter (started at the
+        # first plan to render).
+        self.workers = PlanWorkers(self.convert_settings.jobs)
 
     def notices(self) -> list[str]:
         """Things about the whole workspace worth saying once per build: a missing contact
@@ -232,10 +234,9 @@ class Builder(PlanStages):
             if plan is None:
                 finished(outcome, STEPS_PER_WORKBOOK - 1)
             else:
-                step(1)
                 planned.append(plan)
                 self._open_converter_soon()
-        return planned
+        return self._render_all(planned, finished, step) if planned else []
 
     # -- stage 1: read, decide, render DOCX ------------------------------------------
     def read(self, workbooks: Sequence[Path]) -> list[ReadResult]:
@@ -251,6 +252,7 @@ class Builder(PlanStages):
         if self._stamper is not None:
             self._stamper.shutdown(wait=True)
             self._stamper = None
+        self.workers.close()
         if self._opening is not None and self._converter is None:
             with contextlib.suppress(Exception):  # reported where it was awaited, if it was
                 self._converter = self._opening.result()
@@ -347,20 +349,39 @@ class Builder(PlanStages):
     def _render(self, result: ReadResult, household: Household, version: int,
                 step_ids: list[str], digest: str, workbook_sha256: str, token: str,
                 reason: str, staging: Path) -> PlannedVersion:
-        reference = household.reference
-        words = self.languages.words_for(household.preferred_language)
-        context = plan_context(household, version, step_ids, self.organisation, words)
-        finishing = Finishing(words.language, context["t"]["plan_reference"], self.large_print)
-        staged = staging / f"support-plan-{reference}-v{version}.docx"
+        """The version, with what to render for it (rendered with its chunk's plans)."""
+        staged = staging / f"support-plan-{household.reference}-v{version}.docx"
         word_copy = staging / "word" / staged.name
         word_copy.parent.mkdir(exist_ok=True)
-        render_docx(self.config.template_path, context, staged, finishing=finishing)
-        code = (qr_png(encode(PageId(token, WORD_COPY_PAGE), self.secret))
-                if self.secret is not None else None)
-        render_docx(self.config.template_path, context, word_copy, finishing=finishing,
-                    word_copy=True, word_copy_code=code)
-        return PlannedVersion(result, household, version, step_ids, digest, workbook_sha256,
+        plan = PlannedVersion(result, household, version, step_ids, digest, workbook_sha256,
                               token, reason, staged, word_copy)
+        plan.render_job = RenderJob(
+            self.config.template_path, household, version, tuple(step_ids), self.organisation,
+            self.languages, self.large_print, staged, word_copy,
+            encode(PageId(token, WORD_COPY_PAGE), self.secret)
+            if self.secret is not None else None)
+        return plan
+
+    def _render_all(self, planned: list[PlannedVersion],
+                    finished: Callable[[BuildOutcome, int], None],
+                    step: Callable[[int], None]) -> list[PlannedVersion]:
+        """Render the DOCX files of a chunk's plans side by side in the workers; a plan that
+        fails is finished; a broken template stops the batch (every plan would fail)."""
+        jobs = [plan.render_job for plan in planned]
+        rendered = []
+        for plan, failure in zip(planned, self.workers.render(jobs), strict=True):
+            if failure is None:
+                step(1)
+                rendered.append(plan)
+            elif isinstance(failure, TemplateError):
+                raise failure
+            elif disk_full(failure):
+                raise DiskFull.at(self.config.output_dir) from failure
+            else:
+                log.error("rendering a plan failed unexpectedly (%s)", type(failure).__name__)
+                log.debug("details", exc_info=failure)
+                finished(self._unexpected(plan.result, failure), STEPS_PER_WORKBOOK - 1)
+        return rendered
 
     def report_invalid(self, result: ReadResult) -> BuildOutcome:
         """No plan: write the error report where the person will look, return the outcome."""

@@ -4,11 +4,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .intake.problems import ERROR, Problem, ReadResult
 from .model import Household
 from .printed import DocumentLayout
 from .registry import VersionRecord
+
+if TYPE_CHECKING:  # the build's stages import this module
+    from .render.workers import RenderJob
 
 BUILT = "built"
 UNCHANGED = "unchanged"
@@ -58,3 +62,4 @@ class PlannedVersion:
     layout: DocumentLayout | None = None
     # Set when this remakes the missing files of an issued version (pipeline/restore.py).
     restoring: VersionRecord | None = None
+    render_job: RenderJob | None = None  # what the workers render into staged_docx

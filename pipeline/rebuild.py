@@ -51,6 +51,7 @@ from .reconcile.align import identify
 from .registry import Registry
 from .registry.rebuilt import RECOVERED_EVENT
 from .render.stamp import LayoutError, measure_layout
+from .render.workers import render_plan
 
 log = logging.getLogger(__name__)
 
@@ -205,6 +206,8 @@ class Recovery:
             plan = self.builder._render(workbook, candidate, version, step_ids,
                                         content_hash(candidate), "", new_token(), "",
                                         self.staging)
+            assert plan.render_job is not None
+            render_plan(plan.render_job)  # here: a rebuild renders a few plans, one by one
             if words_of(plan.staged_word_copy) == issued:
                 return candidate
         return None

@@ -31,7 +31,7 @@ from .plan import open_steps_in_print_order, plan_content
 from .registry import Registry, VersionRecord, VersionTaken
 from .render.convert import Converter, ConvertSettings, open_converter
 from .render.soffice import Conversion
-from .render.stamp import stamp_plan
+from .render.workers import PlanWorkers, stamp_plan
 from .restore import same_layout
 
 log = logging.getLogger(__name__)
@@ -87,6 +87,7 @@ class PlanStages:
     _opening: Future[Converter] | None
     convert_settings: ConvertSettings
     secret: bytes | None
+    workers: PlanWorkers
 
     def _after_success(self, outcome: BuildOutcome) -> BuildOutcome:
         assert outcome.reference is not None
@@ -107,8 +108,10 @@ class PlanStages:
             assert self._opening is not None
             self._converter = self._opening.result()
         if self._stamper is None:
-            # One thread: pdfium, which measures the layout, is not thread-safe.
-            self._stamper = ThreadPoolExecutor(max_workers=1, thread_name_prefix="stamper")
+            # A thread per worker process, each waiting for a conversion, then for its
+            # stamping in a worker.
+            self._stamper = ThreadPoolExecutor(max_workers=self.workers.size,
+                                               thread_name_prefix="stamper")
         conversions = self._converter.submit([plan.staged_docx for plan in planned])
         return conversions, [self._stamper.submit(self._take_conversion, plan, conversion)
                              for plan, conversion in zip(planned, conversions, strict=True)]
@@ -177,8 +180,8 @@ class PlanStages:
         try:
             # only open steps have a "Done" box: a closed one shows when it was done
             open_steps = open_steps_in_print_order(plan.household.steps, plan.step_ids)
-            plan.layout = stamp_plan(pdf, open_steps, plan.household.signers, secret,
-                                     plan.token)
+            plan.layout = self.workers.run(stamp_plan, pdf, open_steps,
+                                           plan.household.signers, secret, plan.token)
         except Exception as exc:  # one plan's stamping failure must not stop a batch
             log.exception("stamping failed for %s", plan.household.reference)
             plan.outcome = BuildOutcome(plan.result.path, FAILED, plan.household.reference,

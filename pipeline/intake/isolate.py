@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import multiprocessing
 import os
 import resource
 import signal
@@ -25,14 +24,13 @@ from multiprocessing.connection import Connection, wait
 from pathlib import Path
 from typing import Any
 
+from ..processes import CONTEXT, ignore_interrupts
 from .options import ReadOptions
 from .problems import ReadResult, workbook_error
 from .reader import read_workbook
 
 log = logging.getLogger(__name__)
 
-_CONTEXT = multiprocessing.get_context("forkserver")
-_CONTEXT.set_forkserver_preload(["pipeline.intake.reader"])
 # A child is replaced after this many reads, so fragmentation from odd files never adds up.
 _READS_PER_CHILD = 500
 _IS_IT_A_WORKBOOK = ("check it is really a household workbook; if it is, open it in Excel, "
@@ -49,8 +47,7 @@ def _virtual_memory_bytes() -> int:
 
 def _serve(conn: Connection, memory_mb: int) -> None:
     """The child: read workbooks until the parent closes the pipe."""
-    # Ctrl-C reaches the whole process group; the parent decides what stops, not the child.
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    ignore_interrupts()
     # The limit counts on top of what the child already has mapped (the interpreter and
     # the libraries it shares with the forkserver).
     limit = _virtual_memory_bytes() + memory_mb * 1024 * 1024
@@ -79,8 +76,8 @@ def _serve(conn: Connection, memory_mb: int) -> None:
 
 class _Child:
     def __init__(self, memory_mb: int) -> None:
-        self.conn, child_end = _CONTEXT.Pipe()
-        self.process = _CONTEXT.Process(target=_serve, args=(child_end, memory_mb),
+        self.conn, child_end = CONTEXT.Pipe()
+        self.process = CONTEXT.Process(target=_serve, args=(child_end, memory_mb),
                                         daemon=True, name="workbook-reader")
         self.process.start()
         child_end.close()

@@ -127,7 +127,9 @@ def _read_row(parser: _Parser, element: Any, grid: Grid) -> bool:
     parser.col_counter = 0
     row = parser.row_counter
     for cell_element in element:
-        if cell_element.tag != CELL_TAG:
+        # A cell with no value, formula or inline text inside is only formatting: the
+        # template formats hundreds of rows ahead, and parsing them was most of a read.
+        if cell_element.tag != CELL_TAG or len(cell_element) == 0:
             continue
         cell = parser.parse_cell(cell_element)
         value, column = cell["value"], cell["column"]

@@ -23,6 +23,7 @@ from ..model import AREAS, DONE, NO_LONGER_NEEDED, Household, Step
 from ..printed import SIGNATURE_MARK
 from ..wording import Words
 from .finishing import Finishing, finish
+from .slim import slim_template
 
 WORD_COPY_CODE_MM = 14.0
 
@@ -200,7 +201,7 @@ class _Template(DocxTemplate):
 
 @lru_cache(maxsize=4)
 def _template_bytes(path: Path, mtime_ns: int) -> bytes:
-    return path.read_bytes()
+    return slim_template(path.read_bytes())
 
 
 def render_docx(template: Path, context: dict[str, Any], target: Path, *,

@@ -18,7 +18,7 @@ mixing Latin and Arabic text keeps its word order.
 from __future__ import annotations
 
 import unicodedata
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -69,6 +69,27 @@ def isolate(text: str, rtl: bool) -> str:
 
 
 Value = str | int | date | Callable[[Language], str] | None
+
+
+class _Filled(Mapping[str, str]):
+    """The sentences of one namespace (t, en or both), each filled in at first use."""
+
+    def __init__(self, keys: frozenset[str], fill: Callable[[str], str]) -> None:
+        self._keys, self._fill, self._done = keys, fill, dict[str, str]()
+
+    def __getitem__(self, key: str) -> str:
+        found = self._done.get(key)
+        if found is None:
+            if key not in self._keys:
+                raise KeyError(key)
+            found = self._done[key] = self._fill(key)
+        return found
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._keys)
+
+    def __len__(self) -> int:
+        return len(self._keys)
 
 
 @dataclass(frozen=True)
@@ -166,11 +187,13 @@ class Words:
             f"{primary}{GLOSS_SEPARATOR}{isolate(english, self.language.rtl)}"
 
     def namespaces(self, values: Mapping[str, Value]) -> dict[str, Any]:
-        """What the template sees: t, en, both (every key) and bilingual."""
-        keys = self.catalogues.keys()
-        return {"t": {key: self.text(key, **values) for key in keys},
-                "en": {key: self.english(key, **values) for key in keys},
-                "both": {key: self.both(key, **values) for key in keys},
+        """What the template sees: t, en, both (every key) and bilingual. Each sentence is
+        filled in when the template first uses it: filling in all ~200 of them three ways
+        (dates formatted by Babel) was half the time a plan took to render."""
+        keys = frozenset(self.catalogues.keys())
+        return {"t": _Filled(keys, lambda key: self.text(key, **values)),
+                "en": _Filled(keys, lambda key: self.english(key, **values)),
+                "both": _Filled(keys, lambda key: self.both(key, **values)),
                 "bilingual": self.plan.with_english}
 
     # -- the workbook's fixed values, shown in the plan's language ------------------------

@@ -1,0 +1,129 @@
+"""Making each plan's files in worker processes, so that a build uses every core.
+
+A build's main process decides and records; filling in the template (twice: the DOCX for
+the PDF and the editable Word copy) and measuring and stamping the converted PDF run in a
+pool of processes beside the converters. In threads they took turns with the main thread
+for one interpreter lock, and a build made 2.3 plans a second where its converters alone
+made 7. What crosses to a worker is plain data (the household, the paths); what comes back
+is the measured layout, or the exception.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Callable, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TypeVar
+
+from ..model import Household
+from ..processes import CONTEXT, pool_worker_start
+from ..wording.settings import LanguageSettings
+from .docx import Organisation, plan_context, render_docx
+from .finishing import Finishing
+from .stamp import qr_png, stamp_plan
+
+__all__ = ["PlanWorkers", "RenderJob", "render_plan", "stamp_plan"]
+
+Result = TypeVar("Result")
+# A worker is replaced after this many plans, so memory from odd plans never adds up.
+_TASKS_PER_WORKER = 500
+
+
+@dataclass(frozen=True)
+class RenderJob:
+    """One version of a household's plan to render into the staging folder."""
+
+    template: Path
+    household: Household
+    version: int
+    step_ids: tuple[str, ...]
+    organisation: Organisation
+    languages: LanguageSettings
+    large_print: bool
+    staged: Path  # the DOCX converted to the PDF
+    word_copy: Path  # the editable Word copy people receive
+    word_copy_code: str | None  # the page code its header carries, if plans are stamped
+
+
+def render_plan(job: RenderJob) -> None:
+    """Both DOCX files of a plan (in whichever process runs it)."""
+    words = job.languages.words_for(job.household.preferred_language)
+    context = plan_context(job.household, job.version, job.step_ids, job.organisation, words)
+    finishing = Finishing(words.language, context["t"]["plan_reference"], job.large_print)
+    render_docx(job.template, context, job.staged, finishing=finishing)
+    render_docx(job.template, context, job.word_copy, finishing=finishing, word_copy=True,
+                word_copy_code=qr_png(job.word_copy_code) if job.word_copy_code else None)
+
+
+class PlanWorkers:
+    """`size` worker processes, started at the first plan and replaced when one dies."""
+
+    def __init__(self, size: int) -> None:
+        self.size = max(1, size)
+        self._lock = threading.Lock()  # the stamping threads and the main thread share it
+        self._pool: ProcessPoolExecutor | None = None
+
+    def _executor(self) -> ProcessPoolExecutor:
+        with self._lock:
+            if self._pool is None:
+                self._pool = ProcessPoolExecutor(self.size, mp_context=CONTEXT,
+                                                 initializer=pool_worker_start,
+                                                 initargs=(os.getpid(),),
+                                                 max_tasks_per_child=_TASKS_PER_WORKER)
+            return self._pool
+
+    def _replace(self, broken: ProcessPoolExecutor) -> None:
+        with self._lock:
+            if self._pool is broken:
+                self._pool = None
+        broken.shutdown(wait=False, cancel_futures=True)
+
+    def run(self, function: Callable[..., Result], *args: object) -> Result:
+        """`function(*args)` in a worker. A worker that died (killed, out of memory) is
+        replaced and the call made once more: the work is the same each time."""
+        pool = self._executor()
+        try:
+            return pool.submit(function, *args).result()
+        except BrokenProcessPool:
+            self._replace(pool)
+            return self._executor().submit(function, *args).result()
+
+    def render(self, jobs: Sequence[RenderJob]) -> list[BaseException | None]:
+        """Render `jobs` side by side; for each, None or what went wrong."""
+        pool = self._executor()
+        futures = [pool.submit(render_plan, job) for job in jobs]
+        failures: list[BaseException | None] = []
+        for job, future in zip(jobs, futures, strict=True):
+            try:
+                future.result()
+                failures.append(None)
+            except BrokenProcessPool:
+                self._replace(pool)
+                failures.append(self._retried(job))
+            except Exception as exc:  # noqa: BLE001 (the caller decides, plan by plan)
+                failures.append(exc)
+        return failures
+
+    def _retried(self, job: RenderJob) -> BaseException | None:
+        try:
+            self.run(render_plan, job)
+            return None
+        except Exception as exc:  # noqa: BLE001
+            return exc
+
+    def pids(self) -> list[int]:
+        """The worker processes running now (for diagnostics and tests)."""
+        with self._lock:
+            pool = self._pool
+        # concurrent.futures keeps its processes in a private mapping; no public accessor.
+        return list(getattr(pool, "_processes", None) or ()) if pool is not None else []
+
+    def close(self) -> None:
+        with self._lock:
+            pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.shutdown(wait=True, cancel_futures=True)
