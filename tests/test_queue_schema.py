@@ -15,10 +15,14 @@ import shutil
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
+from conftest import with_registry
 from pgserver import PostgresServer
 from sqlalchemy import create_engine, inspect, select, text
 from sqlalchemy.engine import Engine
 
+from pipeline.cli import main
+from pipeline.config import Config
 from pipeline.errors import RegistryUnavailable
 from pipeline.registry import open_registry
 from pipeline.registry import queue_schema as qs
@@ -204,3 +208,21 @@ def test_a_failing_migration_stops_kindly_and_the_next_upgrade_carries_on(
     assert recorded["99.00.00_50_post_after.sql"][0] == "applied"
     engine.dispose()
 
+
+def test_upgrade_command_says_what_it_did_to_the_queue(workspace: Config, pg_url: str) -> None:
+    engine = _older_queue(pg_url, HALFWAY_3)
+    engine.dispose()
+    workspace = with_registry(workspace, pg_url)
+    assert workspace.source is not None
+    workspace.source.write_text(workspace.source.read_text(encoding="utf-8").replace(
+        'url = "sqlite:///supportplan.sqlite"', f'url = "{pg_url}"'), encoding="utf-8")
+    config = ["--config", str(workspace.source)]
+    first = CliRunner().invoke(main, [*config, "upgrade"])
+    assert first.exit_code == 0, first.output
+    assert (f"its tables already had {HALFWAY_3} of procrastinate's migration files (up to "
+            f"{NAMES[HALFWAY_3 - 1]})") in first.output
+    assert f"applied {len(NAMES) - HALFWAY_3} migration file(s): {NAMES[HALFWAY_3]}, " \
+        in first.output
+    again = CliRunner().invoke(main, [*config, "upgrade"])
+    assert again.exit_code == 0
+    assert "The work queue's schema is up to date (procrastinate " in again.output
