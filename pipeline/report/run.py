@@ -164,10 +164,10 @@ def run_report(config: Config, as_of: date | None = None, *, dry_run: bool = Fal
         result.notes.append(f"{routing.no_team_households} household(s) with findings have "
                             f"no team in their workbook: {sent_to}")
 
-    smtp = config.values["smtp"]
+    smtp = config.settings.smtp
     if not email:
         return result
-    if not str(smtp["host"]):
+    if not smtp.host:
         result.notes.append("e-mail is off ([smtp] host is empty in config.toml); "
                             "the report files are written")
         return result
@@ -191,8 +191,7 @@ def run_report(config: Config, as_of: date | None = None, *, dry_run: bool = Fal
                             message_body(parcel, as_of, attachments), tuple(attachments))
         result.deliveries.append(delivery)
         if not dry_run:
-            result.queued.append(queue(outbox_dir(config), delivery, str(smtp["sender"]),
-                                       stem))
+            result.queued.append(queue(outbox_dir(config), delivery, smtp.sender, stem))
     if dry_run:
         earlier = pending(outbox_dir(config))
         if earlier:
@@ -211,7 +210,7 @@ def send_outbox(config: Config) -> list[SendResult]:
         claims = OutboxClaims(
             take=lambda key: registry.claim(EMAIL, key, stale_after=SENDING_STALE_AFTER),
             settle=lambda key, sent: registry.release(EMAIL, key, done=sent))
-        return send_pending(outbox_dir(config), config.values["smtp"], claims)
+        return send_pending(outbox_dir(config), config.settings.smtp, claims)
     finally:
         registry.close()
 
