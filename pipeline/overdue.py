@@ -34,6 +34,7 @@ from typing import Any
 from . import finding_kinds as kinds
 from .config import default_values
 from .model import CLOSED_STATUSES, NOT_PARTIES, PEER_REVIEWER_KEY, WHOLE_HOUSEHOLD, Signer
+from .settings import ReportSection
 
 # The kinds by name (what a Finding carries); their properties are in finding_kinds.py.
 SAFETY_NOT_WORKING = kinds.SAFETY_NOT_WORKING.name
@@ -69,10 +70,9 @@ class RuleSettings:
     escalate_service_manager_days: int = _REPORT_DEFAULTS["escalate_service_manager_days"]
 
     @classmethod
-    def from_config(cls, values: Mapping[str, Any]) -> RuleSettings:
-        """From the [report] section of config.toml."""
-        return cls(**{name: int(values[name]) for name in cls.__dataclass_fields__
-                      if name in values})
+    def from_settings(cls, report: ReportSection) -> RuleSettings:
+        """From the [report] section of config.toml (`config.settings.report`)."""
+        return cls(**{name: getattr(report, name) for name in cls.__dataclass_fields__})
 
 
 @dataclass(frozen=True)

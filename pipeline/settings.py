@@ -90,6 +90,10 @@ class ReportSection:
     subject: str
     digest_items: int
     plan_links: str
+    # As written, checked where the report reads them (pipeline/report/routing.py, which
+    # turns [report.teams] into typed `TeamRoute`s, the older `"North" = [...]` form as
+    # managers): Settings are built for every command, and a mistyped address should stop
+    # the report and the watcher's start with its message, not `build`.
     no_team_recipients: list
     caseworker_lists: bool
     caseworker_list_day: str

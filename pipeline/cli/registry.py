@@ -20,23 +20,56 @@ def upgrade(ctx: click.Context) -> None:
 
     Every command does this by itself when it starts (safely, also when several start at
     once); run it on its own after installing a new version, or to see where it stands.
-    Make a backup of the registry first.
+    Make a backup of the registry first. With a PostgreSQL registry it also brings the work
+    queue's tables up to the installed procrastinate: stop `supportplan worker` and `watch`
+    on every machine first.
     """
-    from sqlalchemy import create_engine
+    from sqlalchemy import create_engine, inspect
+
+    from ..registry.queue_schema import QUEUE_TABLE, recorded_files
 
     config = get_config(ctx)
     engine = create_engine(config.registry_url)
     with engine.connect() as conn:
         before = current_revision(conn)
+        queue_before = recorded_files(conn)
+        had_queue = inspect(conn).has_table(QUEUE_TABLE)
     engine.dispose()
     registry = open_registry(config.registry_url, config.root)
-    registry.close()
+    try:
+        with registry.engine.connect() as conn:
+            queue_after = recorded_files(conn)
+    finally:
+        registry.close()
     head = head_revision()
     if before == head:
         click.echo(f"The registry is up to date (revision {head}).")
     else:
         click.echo(f"The registry was upgraded from revision {before or 'none (new)'} to "
                    f"{head}.")
+    if engine.dialect.name == "postgresql":
+        click.echo(_queue_message(had_queue, queue_before, queue_after))
+
+
+def _queue_message(had_queue: bool, before: dict[str, str], after: dict[str, str]) -> str:
+    """What happened to the work queue's schema, from its record before and after."""
+    from ..registry.queue_schema import file_order, procrastinate_version
+
+    release = f"procrastinate {procrastinate_version()}"
+    if not had_queue:
+        return f"The work queue's tables were made ({release})."
+    new = sorted((name for name in after if name not in before), key=file_order)
+    found = [name for name in new if after[name] == "found"]
+    applied = [name for name in new if after[name] != "found"]
+    said = []
+    if found:
+        said.append(f"its tables already had {len(found)} of procrastinate's migration "
+                    f"files (up to {found[-1]}), recorded now")
+    if applied:
+        said.append(f"applied {len(applied)} migration file(s): {', '.join(applied)}")
+    if not said:
+        return f"The work queue's schema is up to date ({release})."
+    return f"The work queue's schema was brought up to {release}: {'; '.join(said)}."
 
 
 @main.command()

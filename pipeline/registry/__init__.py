@@ -7,6 +7,7 @@ opening a registry brings it up to date. Every change that matters is also an ev
 
 schema   the tables (the head of the migrations)
 migrate  apply pending migrations, safely from several processes
+queue_schema  the work queue's tables (procrastinate's), made and upgraded with them
 core     households, versions, steps, events (`PlanRecords`)
 paper    page layouts, scans, box readings and people's decisions (`PaperRecords`)
 reviews  the last signed version, formal review packs, weekly reviews (`ReviewRecords`)

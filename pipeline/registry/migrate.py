@@ -5,7 +5,9 @@ it explicitly). Processes starting together are serialised: on SQLite by an advi
 lock on a file beside the database (`supportplan.sqlite.lock`), on PostgreSQL by an
 advisory lock held by the migrating connection. A registry
 made before migrations existed (tables, no `alembic_version`) is recognised as the first
-revision and upgraded from there.
+revision and upgraded from there. On PostgreSQL the work queue's schema (procrastinate's
+tables) is then made, or brought up to the installed procrastinate, under the same lock
+(pipeline/registry/queue_schema.py).
 """
 
 from __future__ import annotations
@@ -22,6 +24,8 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import inspect, text
 from sqlalchemy.engine import Connection, Engine
+
+from . import queue_schema
 
 log = logging.getLogger(__name__)
 
@@ -82,11 +86,11 @@ def _migration_lock(engine: Engine, connection: Connection) -> Iterator[None]:
 
 def upgrade(engine: Engine, workspace: Path | None = None, *,
             target: str | None = None) -> list[str]:
-    """Apply pending migrations up to `target` (default: the newest); returns the revisions
-    applied (none when up to date)."""
+    """Apply pending migrations up to `target` (default: the newest, and then the work
+    queue's schema too); returns the revisions applied (none when up to date)."""
     head = target or head_revision()
     with engine.connect() as probe:
-        if current_revision(probe) == head and (target or not _queue_missing(probe)):
+        if current_revision(probe) == head and (target or queue_schema.up_to_date(probe)):
             return []
     with engine.connect() as connection:
         # Autocommit for the lock statements; Alembic opens its own transaction.
@@ -100,32 +104,13 @@ def upgrade(engine: Engine, workspace: Path | None = None, *,
                     command.stamp(config, FIRST_REVISION)  # made before migrations existed
                 command.upgrade(config, head)
                 migrating.commit()
-            if target is None and _queue_missing(migrating):
-                _create_queue(migrating)
+            if target is None:  # a registry held at an older revision (tests) has no queue
+                queue_schema.bring_up_to_date(migrating)
             if start == head:
                 return []
     applied = _revisions_between(start, head)
     log.info("registry upgraded: %s", ", ".join(applied))
     return applied
-
-
-def _queue_missing(connection: Connection) -> bool:
-    """Whether a PostgreSQL registry lacks the tables of the work queue (pipeline/queue.py)."""
-    return (connection.dialect.name == "postgresql"
-            and not inspect(connection).has_table("procrastinate_jobs"))
-
-
-def _create_queue(connection: Connection) -> None:
-    """procrastinate's tables, from the SQL the installed procrastinate ships."""
-    from procrastinate.schema import SchemaManager
-
-    connection.rollback()
-    # psycopg runs a script of several statements when given no parameters
-    driver = connection.connection.driver_connection
-    assert driver is not None
-    driver.execute(SchemaManager.get_schema())  # type: ignore[attr-defined]
-    driver.commit()  # type: ignore[attr-defined]
-    log.info("registry: the work queue's tables were made")
 
 
 def _revisions_between(start: str | None, head: str) -> list[str]:

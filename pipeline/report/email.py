@@ -14,7 +14,7 @@ import os
 import re
 import smtplib
 import ssl
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from email import policy
 from email.message import EmailMessage
@@ -25,6 +25,7 @@ from typing import Any
 
 from ..errors import SettingsError
 from ..files import write_new_bytes
+from ..settings import SmtpSection
 
 log = logging.getLogger(__name__)
 
@@ -95,17 +96,17 @@ def pending(outbox: Path) -> list[Path]:
     return sorted(outbox.glob("*.eml")) if outbox.is_dir() else []
 
 
-def connect(smtp: Mapping[str, Any]) -> smtplib.SMTP:
-    host, port = str(smtp["host"]), int(smtp["port"])
-    security = str(smtp["security"]).lower()
-    timeout = float(smtp["timeout_seconds"])
+def connect(smtp: SmtpSection) -> smtplib.SMTP:
+    host, port = smtp.host, smtp.port
+    security = smtp.security.lower()
+    timeout = smtp.timeout_seconds
     if security not in SECURITY_CHOICES:
         raise EmailError(f'config.toml [smtp] security = "{security}": use one of '
                          f"{', '.join(SECURITY_CHOICES)}")
-    user = str(smtp["user"])
+    user = smtp.user
     password = ""
     if user:
-        env = str(smtp["password_env"])
+        env = smtp.password_env
         password = os.environ.get(env, "")
         if not password:
             raise EmailError(f"[smtp] user is set but the environment variable {env} (the "
@@ -113,7 +114,7 @@ def connect(smtp: Mapping[str, Any]) -> smtplib.SMTP:
     # The system's certificate authorities, plus [smtp] ca_file when the server's
     # certificate comes from the organisation's own authority.
     context = ssl.create_default_context()
-    ca_file = str(smtp["ca_file"])
+    ca_file = smtp.ca_file
     if ca_file:
         try:
             context.load_verify_locations(ca_file)
@@ -157,7 +158,7 @@ def _claimed(queued: Sequence[Path], claims: OutboxClaims | None
     return found
 
 
-def send_pending(outbox: Path, smtp: Mapping[str, Any],
+def send_pending(outbox: Path, smtp: SmtpSection,
                  claims: OutboxClaims | None = None) -> list[SendResult]:
     """Send every queued message; sent ones leave the outbox, failed ones stay for next time.
     With `claims`, a message another process is sending (or has sent) is left to it."""
@@ -173,7 +174,7 @@ def send_pending(outbox: Path, smtp: Mapping[str, Any],
     try:
         client = connect(smtp)
     except (OSError, smtplib.SMTPException, EmailError) as exc:
-        reason = f"cannot reach the mail server {smtp['host']}:{smtp['port']}: {exc}"
+        reason = f"cannot reach the mail server {smtp.host}:{smtp.port}: {exc}"
         log.warning("%s; %d message(s) stay queued", reason, len(messages))
         for _path, key, _msg in messages:
             settle(key, False)

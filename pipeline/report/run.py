@@ -21,6 +21,7 @@ from ..config import Config
 from ..errors import SettingsError
 from ..overdue import Finding, RuleSettings, evaluate
 from ..registry import DAILY_REPORT, EMAIL, registry_for
+from ..settings import ReportSection
 from .email import (
     Delivery,
     OutboxClaims,
@@ -94,13 +95,13 @@ def _write_pair(folder: Path, stem: str, findings: list[Finding], as_of: date,
     return xlsx, pdf
 
 
-def caseworker_lists_today(section: dict, as_of: date) -> bool:
+def caseworker_lists_today(report: ReportSection, as_of: date) -> bool:
     """[report] caseworker_lists is on and `as_of` is its weekday."""
-    day = str(section["caseworker_list_day"]).strip().casefold()
+    day = report.caseworker_list_day.strip().casefold()
     if day not in WEEKDAYS:
         raise ReportError(f'config.toml [report] caseworker_list_day = "{day}": use a day '
                           'of the week in English, e.g. "Monday"')
-    return bool(section["caseworker_lists"]) and WEEKDAYS[as_of.weekday()] == day
+    return report.caseworker_lists and WEEKDAYS[as_of.weekday()] == day
 
 
 def parcel_label(parcel: Parcel) -> tuple[str, str]:
@@ -117,12 +118,12 @@ def parcel_label(parcel: Parcel) -> tuple[str, str]:
 def check_settings(config: Config) -> None:
     """[report] and [report.teams] make sense (for the watcher to say so when it starts,
     not at the first daily report)."""
-    section = config.values["report"]
+    report = config.settings.report
     try:
-        routes_from_config(section["teams"])
-        addresses(section["no_team_recipients"], "[report] no_team_recipients")
-        link_maker(str(section["plan_links"]), config.output_dir)
-        caseworker_lists_today(section, date.today())
+        routes_from_config(report.teams)
+        addresses(report.no_team_recipients, "[report] no_team_recipients")
+        link_maker(report.plan_links, config.output_dir)
+        caseworker_lists_today(report, date.today())
         daily_report_time(config)
     except SettingsError as exc:
         raise ReportError(str(exc)) from exc
@@ -132,20 +133,19 @@ def run_report(config: Config, as_of: date | None = None, *, dry_run: bool = Fal
                email: bool = True, echo: Callable[[str], None] = log.info) -> ReportResult:
     """Make the report as of `as_of` (default today); e-mail it unless told not to."""
     as_of = as_of or date.today()
-    section = config.values["report"]
-    settings = RuleSettings.from_config(section)
-    routes = routes_from_config(section["teams"])
-    no_team_recipients = addresses(section["no_team_recipients"],
-                                   "[report] no_team_recipients")
-    link_for = link_maker(str(section["plan_links"]), config.output_dir)
-    lists_today = caseworker_lists_today(section, as_of)  # settings checked before any work
+    report = config.settings.report
+    settings = RuleSettings.from_settings(report)
+    routes = routes_from_config(report.teams)
+    no_team_recipients = addresses(report.no_team_recipients, "[report] no_team_recipients")
+    link_for = link_maker(report.plan_links, config.output_dir)
+    lists_today = caseworker_lists_today(report, as_of)  # settings checked before any work
     registry = registry_for(config)
     try:
         findings = evaluate(registry.load_facts(), as_of, settings)
     finally:
         registry.close()
     organisation = config.organisation_name
-    items = int(section["digest_items"])
+    items = report.digest_items
     folder = reports_dir(config)
     xlsx, pdf = _write_pair(folder, f"overdue-{as_of.isoformat()}", findings, as_of, settings,
                             "Overdue report", organisation, items, link_for)
@@ -164,10 +164,10 @@ def run_report(config: Config, as_of: date | None = None, *, dry_run: bool = Fal
         result.notes.append(f"{routing.no_team_households} household(s) with findings have "
                             f"no team in their workbook: {sent_to}")
 
-    smtp = config.values["smtp"]
+    smtp = config.settings.smtp
     if not email:
         return result
-    if not str(smtp["host"]):
+    if not smtp.host:
         result.notes.append("e-mail is off ([smtp] host is empty in config.toml); "
                             "the report files are written")
         return result
@@ -185,15 +185,13 @@ def run_report(config: Config, as_of: date | None = None, *, dry_run: bool = Fal
             attachments = written[same] = _write_pair(
                 folder / "recipients", stem, parcel.findings, as_of, settings,
                 f"Overdue report: {about}", organisation, items, link_for)
-        subject_format = (section["caseworker_subject"] if parcel.caseworker_only
-                          else section["subject"])
-        subject = str(subject_format).format(team=about, date=f"{as_of:%d/%m/%Y}")
+        subject_format = report.caseworker_subject if parcel.caseworker_only else report.subject
+        subject = subject_format.format(team=about, date=f"{as_of:%d/%m/%Y}")
         delivery = Delivery(about, (parcel.address,), subject,
                             message_body(parcel, as_of, attachments), tuple(attachments))
         result.deliveries.append(delivery)
         if not dry_run:
-            result.queued.append(queue(outbox_dir(config), delivery, str(smtp["sender"]),
-                                       stem))
+            result.queued.append(queue(outbox_dir(config), delivery, smtp.sender, stem))
     if dry_run:
         earlier = pending(outbox_dir(config))
         if earlier:
@@ -212,14 +210,14 @@ def send_outbox(config: Config) -> list[SendResult]:
         claims = OutboxClaims(
             take=lambda key: registry.claim(EMAIL, key, stale_after=SENDING_STALE_AFTER),
             settle=lambda key, sent: registry.release(EMAIL, key, done=sent))
-        return send_pending(outbox_dir(config), config.values["smtp"], claims)
+        return send_pending(outbox_dir(config), config.settings.smtp, claims)
     finally:
         registry.close()
 
 
 def daily_report_time(config: Config) -> time | None:
     """[report] daily_at as a time, or None when the daily report is off."""
-    text = str(config.values["report"]["daily_at"]).strip()
+    text = config.settings.report.daily_at.strip()
     if not text:
         return None
     try:
