@@ -10,6 +10,7 @@ value the workbook cannot supply.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from functools import cache
@@ -37,7 +38,7 @@ class Shape:
 
     @classmethod
     def of(cls, value: Any) -> Shape:
-        if isinstance(value, dict):
+        if isinstance(value, Mapping):  # the wording namespaces are mappings, not dicts
             return cls(fields={str(key): cls.of(item) for key, item in value.items()})
         if isinstance(value, list | tuple):
             shape = cls(item=cls(leaf=True) if not value else None)
