@@ -9,7 +9,6 @@ from __future__ import annotations
 import getpass
 import json
 import os
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -34,8 +33,6 @@ from .schema import (
     version_steps,
     weekly_reviews,
 )
-
-_STEP_NUMBER = re.compile(r"-S(\d+)$")  # plan.assign_step_ids: <reference>-S<number>
 
 
 def insert_ignoring_duplicates(conn: Connection, table: Table, values: dict[str, Any]) -> None:
@@ -190,16 +187,6 @@ class PlanRecords:
                 .order_by(plan_versions.c.version)).mappings().all()
         return [self._version(row) for row in rows]
 
-    def known_steps(self, reference: str, conn: Connection | None = None) -> list[KnownStep]:
-        query = (select(steps.c.step_id, steps.c.content).where(steps.c.household == reference)
-                 .order_by(steps.c.step_id))
-        if conn is None:
-            with self.engine.connect() as own:
-                rows = own.execute(query).all()
-        else:
-            rows = conn.execute(query).all()
-        return [KnownStep(row.step_id, row.content) for row in rows]
-
     def version_step_ids(self, version_id: int) -> list[str]:
         with self.engine.connect() as conn:
             return list(conn.execute(
@@ -237,15 +224,6 @@ class PlanRecords:
             return [dict(row) for row in conn.execute(
                 select(events).where(events.c.household == reference).order_by(events.c.id))
                 .mappings()]
-
-    def next_step_number(self, reference: str, conn: Connection) -> int:
-        """One past the highest step number the household ever had (not a count: numbers
-        stay unique however steps come and go; two builds racing for one are settled by
-        `reserve_version`)."""
-        numbers = [int(m[1]) for step_id in conn.execute(
-            select(steps.c.step_id).where(steps.c.household == reference)).scalars()
-            if (m := _STEP_NUMBER.search(step_id))]
-        return max(numbers, default=0) + 1
 
     # -- writes --------------------------------------------------------------------
     def record_event(self, conn: Connection, kind: str, household: str | None,
