@@ -42,7 +42,7 @@ if TYPE_CHECKING:  # the registry's record type only: this module reads no datab
 
 @dataclass(frozen=True)
 class HouseholdSnapshot:
-    """What the registry knows about one household, read at one moment
+    """What the registry knows about one household, read together in one connection
     (`Registry.snapshot`)."""
 
     reference: str
