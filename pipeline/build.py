@@ -22,8 +22,8 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import replace
 from pathlib import Path
 
-from .compare import StepState, compare, reason_for
 from .config import Config
+from .decide import MergeRefused, SameVersion, decide
 from .errors import DiskFull, disk_full
 from .files import sha256_file
 from .intake.files import collect_workbooks
@@ -51,16 +51,15 @@ from .outputs import (
     write_error_report,
 )
 from .pagecodes import WORD_COPY_PAGE, PageId, encode, load_secret, new_token
-from .plan import assign_step_ids, content_hash, step_content
-from .recover import check_registry_matches_output, recover_locked, unrecorded_plan_files
-from .registry import Registry, VersionRecord, registry_for
+from .recover import check_registry_matches_output, recover_locked, unrecorded_problem
+from .registry import Registry, registry_for
 from .render.convert import Converter, ConvertSettings
 from .render.docx import Organisation, TemplateError
 from .render.soffice import ConversionError, find_soffice
 from .render.template_check import PLAN, check_before_use
 from .render.workers import PlanWorkers, RenderJob
-from .restore import as_issued, missing_files
-from .safeguards import file_name_problem, members_problem
+from .restore import missing_files
+from .safeguards import file_name_problem
 from .stages import MAX_ATTEMPTS, InFlight, PlanStages
 from .wording.settings import LanguageSettings
 
@@ -300,49 +299,36 @@ class Builder(PlanStages):
                 ERROR, HOUSEHOLD_SHEET, "B2", f'the reference "{reference}" is also used by '
                 f"{other.name}{why}", "give each household its own reference")), None
         seen[case_key(reference)] = (workbook, reference)
-        digest = content_hash(household)
-        latest = self.registry.latest_version(reference)
-        if latest is not None and latest.content_hash == digest:
-            outcome = self._update_progress(result, household, workbook_sha256, latest)
-            if not missing_files(latest.docx_path, latest.pdf_path if self.pdf else None):
+        # One question to the registry, a pure decision (pipeline/decide.py); what only the
+        # file system can tell (missing files, files the registry never saw) is looked at here.
+        snapshot = self.registry.snapshot(reference)
+        latest = snapshot.latest
+        decision = decide(household, snapshot,
+                          same_household=case_key(reference) in self.same_household,
+                          files_missing=latest is not None and bool(missing_files(
+                              latest.docx_path, latest.pdf_path if self.pdf else None)))
+        if isinstance(decision, MergeRefused):
+            return self._refuse(result, decision.problem), None
+        if isinstance(decision, SameVersion):
+            outcome = self._update_progress(result, household, workbook_sha256, decision)
+            if decision.remake is None:
                 return outcome, None
-            return outcome, self._remake(result, household, latest, workbook_sha256, staging)
-        if latest is not None and case_key(reference) not in self.same_household and (
-                problem := members_problem(household, self.registry.version_content(latest.id),
-                                           latest.version)) is not None:
+            return outcome, self._remake(result, decision, workbook_sha256, staging)
+        if (problem := unrecorded_problem(self.config, self.registry, reference,
+                                          decision.recorded_up_to)) is not None:
             return self._refuse(result, problem), None
-        with self.registry.engine.connect() as conn:
-            step_ids = assign_step_ids(reference, self.registry.known_steps(reference, conn),
-                                       household.steps,
-                                       self.registry.next_step_number(reference, conn))
-        issued = latest.version if latest else 0
-        reason = reason_for(compare(self.registry.version_states(latest.id), [
-            StepState.from_content(step_id, step_content(step), step.status, step.done_on)
-            for step_id, step in zip(step_ids, household.steps, strict=True)])
-            if latest else None)
-        # Versions another machine is publishing right now are recorded: not strangers.
-        if unrecorded := unrecorded_plan_files(
-                self.config, reference, max(issued, self.registry.highest_recorded_version(
-                    reference))):
-            return self._refuse(result, Problem(
-                ERROR, "", "", f"output/{reference} already holds "
-                f"{', '.join(path.name for path in unrecorded)}, which the registry has no "
-                "record of (was the registry replaced or restored from an older backup?)",
-                "restore the registry from your latest backup; if those files were never "
-                "printed or sent, move them out of the folder and save the workbook again"
-            )), None
         return BuildOutcome(workbook, BUILT, reference), self._render(
-            result, household, issued + 1, step_ids, digest, workbook_sha256, new_token(),
-            reason, staging)
+            result, household, decision.version, list(decision.step_ids),
+            decision.content_hash, workbook_sha256, new_token(), decision.reason, staging)
 
-    def _remake(self, result: ReadResult, household: Household, latest: VersionRecord,
-                workbook_sha256: str, staging: Path) -> PlannedVersion:
+    def _remake(self, result: ReadResult, decision: SameVersion, workbook_sha256: str,
+                staging: Path) -> PlannedVersion:
         """Render an issued version again, as issued, to remake its missing files."""
-        recorded = self.registry.version_layout(latest.id)
-        plan = self._render(result, as_issued(household, self.registry.version_states(latest.id)),
-                            latest.version, self.registry.version_step_ids(latest.id),
-                            latest.content_hash, workbook_sha256,
-                            recorded.token if recorded else new_token(), "", staging)
+        latest, remake = decision.latest, decision.remake
+        assert remake is not None
+        plan = self._render(result, remake.household, latest.version, list(decision.step_ids),
+                            latest.content_hash, workbook_sha256, remake.token or new_token(),
+                            "", staging)
         plan.restoring = latest
         return plan
 
@@ -398,19 +384,15 @@ class Builder(PlanStages):
                                     f"{where}", error_report=report)
 
     def _update_progress(self, result: ReadResult, household: Household, workbook_sha256: str,
-                         latest: VersionRecord) -> BuildOutcome:
-        reference = household.reference
-        step_ids = self.registry.version_step_ids(latest.id)
-        with self.registry.engine.begin() as conn:
-            changes = self.registry.update_steps(conn, reference, step_ids, household.steps)
-            self.registry.upsert_household(conn, household, workbook_path=str(result.path),
-                                           workbook_sha256=workbook_sha256,
-                                           content_hash=latest.content_hash)  # unchanged
-            for step_id, old, new in changes:
-                self.registry.record_event(conn, "step_status", reference, latest.version,
-                                           step_id=step_id, old=old, new=new)
-        outcome = BuildOutcome(result.path, PROGRESS if changes else UNCHANGED, reference,
-                               latest.version, problems=result.problems)
+                         decision: SameVersion) -> BuildOutcome:
+        latest = decision.latest
+        # The registry's write says what changed (another build may have recorded some of
+        # it meanwhile): that, not the decision's expectation, is reported.
+        changes = self.registry.record_progress(
+            household, latest.version, decision.step_ids, workbook_path=str(result.path),
+            workbook_sha256=workbook_sha256, content_hash=latest.content_hash)  # unchanged
+        outcome = BuildOutcome(result.path, PROGRESS if changes else UNCHANGED,
+                               household.reference, latest.version, problems=result.problems)
         outcome.message = (f"{len(changes)} step(s) changed status" if changes
                            else "no change since the last version")
         return self._after_success(outcome)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import difflib
 import hashlib
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -65,8 +65,30 @@ def content_hash(household: Household) -> str:
 
 @dataclass(frozen=True)
 class KnownStep:
+    """A step the household has had, as last recorded: its text and its progress."""
+
     step_id: str
     content: dict[str, Any]
+    status: str = ""
+    done_on: date | None = None
+
+
+# (step id, status before, status now): a step whose progress changed.
+StatusChange = tuple[str, str, str]
+
+
+def progress_changes(known: Sequence[KnownStep], step_ids: Sequence[str],
+                     steps: Sequence[Step]) -> list[StatusChange]:
+    """The steps whose status or Done on differ from what was last recorded (a step not
+    recorded before is new, not changed). The registry applies the same rule when it
+    records the progress, so the audit trail and the build's decision agree."""
+    before: Mapping[str, KnownStep] = {k.step_id: k for k in known}
+    changes = []
+    for step_id, step in zip(step_ids, steps, strict=True):
+        old = before.get(step_id)
+        if old is not None and (old.status, old.done_on) != (step.status, step.done_on):
+            changes.append((step_id, old.status, step.status))
+    return changes
 
 
 def _text(content: dict[str, Any]) -> str:

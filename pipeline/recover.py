@@ -24,6 +24,7 @@ from pathlib import Path
 
 from .config import Config
 from .errors import RegistryUnavailable
+from .intake.problems import ERROR, Problem
 from .outputs import (
     ORPHANS,
     PLAN_FILE,
@@ -79,6 +80,27 @@ def unrecorded_plan_files(config: Config, reference: str, issued: int) -> list[P
     return sorted(path for path in folder.iterdir()
                   if (m := PLAN_FILE.match(path.name)) and m["ref"] == reference
                   and int(m["n"]) > issued)
+
+
+def unrecorded_problem(config: Config, registry: Registry, reference: str,
+                       recorded: int) -> Problem | None:
+    """Why a new version of `reference` is refused, if output/<ref>/ holds plan files after
+    version `recorded` (the newest the build knew of) that the registry has no record of.
+    Another machine records a version before its files appear, so files of a version it
+    recorded since the build asked are no strangers: the registry is asked again before
+    refusing (only then: it is rare)."""
+    unrecorded = unrecorded_plan_files(config, reference, recorded)
+    if unrecorded:
+        unrecorded = unrecorded_plan_files(
+            config, reference, max(recorded, registry.highest_recorded_version(reference)))
+    if not unrecorded:
+        return None
+    return Problem(
+        ERROR, "", "", f"output/{reference} already holds "
+        f"{', '.join(path.name for path in unrecorded)}, which the registry has no "
+        "record of (was the registry replaced or restored from an older backup?)",
+        "restore the registry from your latest backup; if those files were never "
+        "printed or sent, move them out of the folder and save the workbook again")
 
 
 def check_registry_matches_output(config: Config, registry: Registry) -> None:

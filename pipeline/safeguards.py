@@ -11,7 +11,7 @@ logs), and say what to do.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -38,7 +38,7 @@ def _names(members: Iterable[Any]) -> set[str]:
     return {" ".join(str(name).split()).casefold() for name in members if name}
 
 
-def members_problem(household: Household, previous: dict[str, Any] | None,
+def members_problem(household: Household, previous: Mapping[str, Any] | None,
                     previous_version: int) -> Problem | None:
     """A new version must share at least one member with the last issued version."""
     if previous is None:

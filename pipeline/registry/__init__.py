@@ -12,6 +12,7 @@ core     households, versions, steps, events (`PlanRecords`)
 paper    page layouts, scans, box readings and people's decisions (`PaperRecords`)
 reviews  the last signed version, formal review packs, weekly reviews (`ReviewRecords`)
 facts    bulk reads for the overdue rules (`FactRecords`)
+snapshot what a build needs to know about one household, in one read (`SnapshotRecords`)
 retention  households closed long ago, and removing one (`RetentionRecords`)
 rebuilt  versions recovered from plan files into an empty registry (`RebuiltRecords`)
 """
@@ -53,10 +54,11 @@ from .schema import (
     weekly_reviews,
     work_claims,
 )
+from .snapshot import SnapshotRecords
 
 
-class Registry(PlanRecords, IssueRecords, ClaimRecords, PaperRecords, ReviewRecords,
-               FactRecords, RetentionRecords, RebuiltRecords):
+class Registry(PlanRecords, IssueRecords, SnapshotRecords, ClaimRecords, PaperRecords,
+               ReviewRecords, FactRecords, RetentionRecords, RebuiltRecords):
     def __init__(self, engine: Engine, root: Path | None = None) -> None:
         self.engine = engine
         self.root = root.resolve() if root is not None else None

@@ -9,8 +9,7 @@ from __future__ import annotations
 import getpass
 import json
 import os
-import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from functools import cache
@@ -22,7 +21,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from ..compare import StepState
 from ..model import Household, Signer, Step
-from ..plan import KnownStep, step_content
+from ..plan import KnownStep, StatusChange, progress_changes, step_content
 from .schema import (
     events,
     households,
@@ -34,8 +33,6 @@ from .schema import (
     version_steps,
     weekly_reviews,
 )
-
-_STEP_NUMBER = re.compile(r"-S(\d+)$")  # plan.assign_step_ids: <reference>-S<number>
 
 
 def insert_ignoring_duplicates(conn: Connection, table: Table, values: dict[str, Any]) -> None:
@@ -126,12 +123,7 @@ class PlanRecords:
         """Each step of a version as it was issued: its text, date and progress then."""
         content = self.version_content(version_id)
         with self.engine.connect() as conn:
-            rows = conn.execute(select(version_steps).where(
-                version_steps.c.version_id == version_id)
-                .order_by(version_steps.c.position)).mappings().all()
-        return [StepState.from_content(row["step_id"], step, row["status"] or "",
-                                       row["done_on"])
-                for row, step in zip(rows, content.get("steps", []), strict=False)]
+            return issued_steps(conn, version_id, content)[1]
 
     def mark_issued(self, conn: Connection, version_id: int) -> None:
         """The version's files are in place: it exists for everyone from now on."""
@@ -195,16 +187,6 @@ class PlanRecords:
                 .order_by(plan_versions.c.version)).mappings().all()
         return [self._version(row) for row in rows]
 
-    def known_steps(self, reference: str, conn: Connection | None = None) -> list[KnownStep]:
-        query = (select(steps.c.step_id, steps.c.content).where(steps.c.household == reference)
-                 .order_by(steps.c.step_id))
-        if conn is None:
-            with self.engine.connect() as own:
-                rows = own.execute(query).all()
-        else:
-            rows = conn.execute(query).all()
-        return [KnownStep(row.step_id, row.content) for row in rows]
-
     def version_step_ids(self, version_id: int) -> list[str]:
         with self.engine.connect() as conn:
             return list(conn.execute(
@@ -242,15 +224,6 @@ class PlanRecords:
             return [dict(row) for row in conn.execute(
                 select(events).where(events.c.household == reference).order_by(events.c.id))
                 .mappings()]
-
-    def next_step_number(self, reference: str, conn: Connection) -> int:
-        """One past the highest step number the household ever had (not a count: numbers
-        stay unique however steps come and go; two builds racing for one are settled by
-        `reserve_version`)."""
-        numbers = [int(m[1]) for step_id in conn.execute(
-            select(steps.c.step_id).where(steps.c.household == reference)).scalars()
-            if (m := _STEP_NUMBER.search(step_id))]
-        return max(numbers, default=0) + 1
 
     # -- writes --------------------------------------------------------------------
     def record_event(self, conn: Connection, kind: str, household: str | None,
@@ -300,14 +273,32 @@ class PlanRecords:
                  "review_by": item.review_by}
                 for position, item in enumerate(household.safety_plan)])
 
+    def record_progress(self, household: Household, version: int, step_ids: Sequence[str], *,
+                        workbook_path: str, workbook_sha256: str,
+                        content_hash: str) -> list[StatusChange]:
+        """A workbook whose plan content is still `version`'s: its steps' progress, weekly
+        reviews and safety plan, in one transaction with an event per status change.
+        Returns the changes as recorded (another build may have recorded some already)."""
+        reference = household.reference
+        with self.engine.begin() as conn:
+            changes = self.update_steps(conn, reference, step_ids, household.steps)
+            self.upsert_household(conn, household, workbook_path=workbook_path,
+                                  workbook_sha256=workbook_sha256, content_hash=content_hash)
+            for step_id, old, new in changes:
+                self.record_event(conn, "step_status", reference, version,
+                                  step_id=step_id, old=old, new=new)
+        return changes
+
     def update_steps(self, conn: Connection, reference: str, step_ids: Sequence[str],
-                     household_steps: Sequence[Step]) -> list[tuple[str, str, str]]:
+                     household_steps: Sequence[Step]) -> list[StatusChange]:
         """Store the latest text and progress of each step; mark others inactive.
         Returns (step_id, old status, new status) for steps whose status changed."""
-        existing = {row.step_id: row for row in conn.execute(
-            select(steps.c.step_id, steps.c.status, steps.c.done_on)
-            .where(steps.c.household == reference))}
-        changes: list[tuple[str, str, str]] = []
+        existing = [KnownStep(row.step_id, {}, row.status, row.done_on)
+                    for row in conn.execute(select(steps.c.step_id, steps.c.status,
+                                                   steps.c.done_on)
+                                            .where(steps.c.household == reference))]
+        changes = progress_changes(existing, step_ids, household_steps)
+        recorded = {known.step_id for known in existing}
         stamp = now()
         conn.execute(steps.update().where(steps.c.household == reference).values(active=False))
         for step_id, step in zip(step_ids, household_steps, strict=True):
@@ -315,13 +306,10 @@ class PlanRecords:
                       "you_will": step.you_will, "who": step.who, "by_when": step.by_when,
                       "status": step.status, "done_on": step.done_on, "active": True,
                       "content": step_content(step), "updated_at": stamp}
-            old = existing.get(step_id)
-            if old is None:
+            if step_id not in recorded:
                 conn.execute(steps.insert().values(step_id=step_id, household=reference,
                                                    **values))
                 continue
-            if (old.status, old.done_on) != (step.status, step.done_on):
-                changes.append((step_id, old.status, step.status))
             conn.execute(steps.update().where(steps.c.step_id == step_id).values(**values))
         return changes
 
@@ -354,3 +342,14 @@ class PlanRecords:
                              docx_path=self.full_path(row["docx_path"]) or "",
                              pdf_path=self.full_path(row["pdf_path"]),
                              issued_at=row["issued_at"])
+
+
+def issued_steps(conn: Connection, version_id: int, content: Mapping[str, Any]
+                 ) -> tuple[list[str], list[StepState]]:
+    """The step ids of version `version_id` (whose content is `content`), in plan order, and
+    each step as it was issued."""
+    rows = conn.execute(select(version_steps).where(version_steps.c.version_id == version_id)
+                        .order_by(version_steps.c.position)).mappings().all()
+    return [row["step_id"] for row in rows], [
+        StepState.from_content(row["step_id"], step, row["status"] or "", row["done_on"])
+        for row, step in zip(rows, content.get("steps", []), strict=False)]
