@@ -6,10 +6,15 @@ results come out while the rest of a big batch is still being worked on. For eac
 1. read each workbook (in a child process with time and memory limits) and decide: errors
    give an error report where the person will look for it; unchanged content updates
    progress only; new content is a new version, unless it would merge two households'
-   records (pipeline/safeguards.py);
+   records (pipeline/safeguards.py). The decision is a pure function of the workbook and
+   of one snapshot of what the registry knows (pipeline/decide.py);
 2. render each new version's DOCX: one for the PDF, and the editable Word copy (also for
-   an unchanged version whose files went missing: pipeline/restore.py);
-3. convert, stamp and publish: pipeline/stages.py.
+   an unchanged version whose files went missing: pipeline/restore.py), in worker
+   processes, a chunk at a time;
+3. convert each DOCX to PDF (warm LibreOffice converters: pipeline/render/convert.py);
+4. stamp the PDF (in the worker processes);
+5. publish and record.
+Stages 2 to 5 are in pipeline/stages.py.
 """
 
 from __future__ import annotations
@@ -48,16 +53,15 @@ from .outputs import (
     build_lock,
     plan_folder,
     staging_folder,
-    write_error_report,
 )
-from .pagecodes import WORD_COPY_PAGE, PageId, encode, load_secret, new_token
+from .pagecodes import load_secret, new_token
 from .recover import check_registry_matches_output, recover_locked, unrecorded_problem
 from .registry import Registry, registry_for
 from .render.convert import Converter, ConvertSettings
 from .render.docx import Organisation, TemplateError
 from .render.soffice import ConversionError, find_soffice
 from .render.template_check import PLAN, check_before_use
-from .render.workers import PlanWorkers, RenderJob
+from .render.workers import PlanWorkers
 from .restore import missing_files
 from .safeguards import file_name_problem
 from .stages import MAX_ATTEMPTS, InFlight, PlanStages
@@ -237,7 +241,7 @@ class Builder(PlanStages):
                 self._open_converter_soon()
         return self._render_all(planned, finished, step) if planned else []
 
-    # -- stage 1: read, decide, render DOCX ------------------------------------------
+    # -- stage 1: read and decide ----------------------------------------------
     def read(self, workbooks: Sequence[Path]) -> list[ReadResult]:
         """Read workbooks, each in a child process with time and memory limits."""
         if self._reader is None:
@@ -259,13 +263,6 @@ class Builder(PlanStages):
         if self._owns_converter and self._converter is not None:
             self._converter.close()  # waits until its LibreOffice processes are gone
             self._converter = None
-
-    def _unexpected(self, result: ReadResult, exc: Exception) -> BuildOutcome:
-        problem = Problem(ERROR, "", "", f"{result.path.name}: an unexpected error "
-                          f"({type(exc).__name__}) stopped this plan",
-                          "tell whoever looks after supportplan; the details are in the "
-                          "debug log (--log-level debug)")
-        return self.report_invalid(ReadResult(result.path, None, [*result.problems, problem]))
 
     def _refuse(self, result: ReadResult, problem: Problem) -> BuildOutcome:
         return self.report_invalid(replace(result, household=None,
@@ -331,57 +328,6 @@ class Builder(PlanStages):
                             "", staging)
         plan.restoring = latest
         return plan
-
-    def _render(self, result: ReadResult, household: Household, version: int,
-                step_ids: list[str], digest: str, workbook_sha256: str, token: str,
-                reason: str, staging: Path) -> PlannedVersion:
-        """The version, with what to render for it (rendered with its chunk's plans)."""
-        staged = staging / f"support-plan-{household.reference}-v{version}.docx"
-        word_copy = staging / "word" / staged.name
-        word_copy.parent.mkdir(exist_ok=True)
-        plan = PlannedVersion(result, household, version, step_ids, digest, workbook_sha256,
-                              token, reason, staged, word_copy)
-        plan.render_job = RenderJob(
-            self.config.template_path, household, version, tuple(step_ids), self.organisation,
-            self.languages, self.large_print, staged, word_copy,
-            encode(PageId(token, WORD_COPY_PAGE), self.secret)
-            if self.secret is not None else None)
-        return plan
-
-    def _render_all(self, planned: list[PlannedVersion],
-                    finished: Callable[[BuildOutcome, int], None],
-                    step: Callable[[int], None]) -> list[PlannedVersion]:
-        """Render the DOCX files of a chunk's plans side by side in the workers; a plan that
-        fails is finished; a broken template stops the batch (every plan would fail)."""
-        jobs = [plan.render_job for plan in planned]
-        rendered = []
-        for plan, failure in zip(planned, self.workers.render(jobs), strict=True):
-            if failure is None:
-                step(1)
-                rendered.append(plan)
-            elif isinstance(failure, TemplateError):
-                raise failure
-            elif disk_full(failure):
-                raise DiskFull.at(self.config.output_dir) from failure
-            else:
-                log.error("rendering a plan failed unexpectedly (%s)", type(failure).__name__)
-                log.debug("details", exc_info=failure)
-                finished(self._unexpected(plan.result, failure), STEPS_PER_WORKBOOK - 1)
-        return rendered
-
-    def report_invalid(self, result: ReadResult) -> BuildOutcome:
-        """No plan: write the error report where the person will look, return the outcome."""
-        reference = result.household.reference if result.household else None
-        report = write_error_report(self.config, result, reference)
-        errors = result.errors
-        first = errors[0] if errors else None
-        # A problem in a cell may quote what was typed there (a name): build's output goes
-        # to logs, so it names the cell and leaves the words to the errors file.
-        where = ("" if first is None else f", first at {first.location}" if first.sheet
-                 else f", first: {first}")
-        return BuildOutcome(result.path, FAILED, reference, problems=result.problems,
-                            message=f"{len(errors)} error{'s' if len(errors) != 1 else ''}"
-                                    f"{where}", error_report=report)
 
     def _update_progress(self, result: ReadResult, household: Household, workbook_sha256: str,
                          decision: SameVersion) -> BuildOutcome:

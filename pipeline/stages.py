@@ -1,6 +1,8 @@
-"""The build's later stages, for each new version: convert its DOCX to PDF, stamp the PDF
-(page codes, measured boxes), then publish its files and record it (or, for a version whose
-files went missing, remake just those: pipeline/restore.py).
+"""The build's later stages, for each new version: render its DOCX files (in worker
+processes, a chunk of plans side by side), convert the DOCX to PDF, stamp the PDF (page
+codes, measured boxes), then publish its files and record it (or, for a version whose files
+went missing, remake just those: pipeline/restore.py). A workbook that cannot become a plan
+gets its error report here too.
 
 Recording is two transactions around publishing: the version is recorded as "publishing"
 before its files appear and marked issued after, so a build killed at any moment leaves
@@ -18,21 +20,35 @@ from pathlib import Path
 from typing import Any
 
 from .config import Config
-from .errors import NEARLY_FULL_BYTES, DiskFull
+from .errors import NEARLY_FULL_BYTES, DiskFull, disk_full
 from .files import publish
-from .outcome import BUILT, FAILED, RESTORED, UNCHANGED, BuildOutcome, PlannedVersion
+from .intake.problems import ERROR, Problem, ReadResult
+from .model import Household
+from .outcome import (
+    BUILT,
+    FAILED,
+    RESTORED,
+    STEPS_PER_WORKBOOK,
+    UNCHANGED,
+    BuildOutcome,
+    PlannedVersion,
+)
 from .outputs import (
     clear_error_reports,
     converter_profiles,
     plan_file,
+    write_error_report,
     write_warning_report,
 )
+from .pagecodes import WORD_COPY_PAGE, PageId, encode
 from .plan import open_steps_in_print_order, plan_content
 from .registry import Registry, VersionRecord, VersionTaken
 from .render.convert import Converter, ConvertSettings, open_converter
+from .render.docx import Organisation, TemplateError
 from .render.soffice import Conversion
-from .render.workers import PlanWorkers, stamp_plan
+from .render.workers import PlanWorkers, RenderJob, stamp_plan
 from .restore import same_layout
+from .wording.settings import LanguageSettings
 
 log = logging.getLogger(__name__)
 
@@ -77,7 +93,7 @@ class InFlight:
 
 
 class PlanStages:
-    """Stages 2-4 of `Builder` (pipeline/build.py), which sets these attributes."""
+    """Stages 2-5 of `Builder` (pipeline/build.py), which sets these attributes."""
 
     config: Config
     registry: Registry
@@ -88,6 +104,9 @@ class PlanStages:
     convert_settings: ConvertSettings
     secret: bytes | None
     workers: PlanWorkers
+    organisation: Organisation
+    languages: LanguageSettings
+    large_print: bool
 
     def _after_success(self, outcome: BuildOutcome) -> BuildOutcome:
         assert outcome.reference is not None
@@ -96,7 +115,66 @@ class PlanStages:
                                                       outcome.reference, outcome.warnings)
         return outcome
 
-    # -- stage 2: convert (in other processes, while the next chunk is rendered) -------
+    # -- stage 2: render the DOCX files (in the workers) ------------------------------
+    def _render(self, result: ReadResult, household: Household, version: int,
+                step_ids: list[str], digest: str, workbook_sha256: str, token: str,
+                reason: str, staging: Path) -> PlannedVersion:
+        """The version, with what to render for it (rendered with its chunk's plans)."""
+        staged = staging / f"support-plan-{household.reference}-v{version}.docx"
+        word_copy = staging / "word" / staged.name
+        word_copy.parent.mkdir(exist_ok=True)
+        plan = PlannedVersion(result, household, version, step_ids, digest, workbook_sha256,
+                              token, reason, staged, word_copy)
+        plan.render_job = RenderJob(
+            self.config.template_path, household, version, tuple(step_ids), self.organisation,
+            self.languages, self.large_print, staged, word_copy,
+            encode(PageId(token, WORD_COPY_PAGE), self.secret)
+            if self.secret is not None else None)
+        return plan
+
+    def _render_all(self, planned: list[PlannedVersion],
+                    finished: Callable[[BuildOutcome, int], None],
+                    step: Callable[[int], None]) -> list[PlannedVersion]:
+        """Render the DOCX files of a chunk's plans side by side in the workers; a plan that
+        fails is finished; a broken template stops the batch (every plan would fail)."""
+        jobs = [plan.render_job for plan in planned]
+        rendered = []
+        for plan, failure in zip(planned, self.workers.render(jobs), strict=True):
+            if failure is None:
+                step(1)
+                rendered.append(plan)
+            elif isinstance(failure, TemplateError):
+                raise failure
+            elif disk_full(failure):
+                raise DiskFull.at(self.config.output_dir) from failure
+            else:
+                log.error("rendering a plan failed unexpectedly (%s)", type(failure).__name__)
+                log.debug("details", exc_info=failure)
+                finished(self._unexpected(plan.result, failure), STEPS_PER_WORKBOOK - 1)
+        return rendered
+
+    def report_invalid(self, result: ReadResult) -> BuildOutcome:
+        """No plan: write the error report where the person will look, return the outcome."""
+        reference = result.household.reference if result.household else None
+        report = write_error_report(self.config, result, reference)
+        errors = result.errors
+        first = errors[0] if errors else None
+        # A problem in a cell may quote what was typed there (a name): build's output goes
+        # to logs, so it names the cell and leaves the words to the errors file.
+        where = ("" if first is None else f", first at {first.location}" if first.sheet
+                 else f", first: {first}")
+        return BuildOutcome(result.path, FAILED, reference, problems=result.problems,
+                            message=f"{len(errors)} error{'s' if len(errors) != 1 else ''}"
+                                    f"{where}", error_report=report)
+
+    def _unexpected(self, result: ReadResult, exc: Exception) -> BuildOutcome:
+        problem = Problem(ERROR, "", "", f"{result.path.name}: an unexpected error "
+                          f"({type(exc).__name__}) stopped this plan",
+                          "tell whoever looks after supportplan; the details are in the "
+                          "debug log (--log-level debug)")
+        return self.report_invalid(ReadResult(result.path, None, [*result.problems, problem]))
+
+    # -- stage 3: convert (in other processes, while the next chunk is rendered) -------
     def _start_conversion(self, planned: list[PlannedVersion]
                           ) -> tuple[Futures, Futures | None]:
         """Start converting; returns the conversions' futures and, for each plan, the
@@ -175,7 +253,7 @@ class PlanStages:
             f"other builds kept issuing new versions of {reference} meanwhile (now "
             f"v{taken.version}); save the workbook again to build it"))
 
-    # -- stage 3: stamp ----------------------------------------------------------------
+    # -- stage 4: stamp ----------------------------------------------------------------
     def _stamp(self, plan: PlannedVersion, pdf: Path, secret: bytes) -> None:
         try:
             # only open steps have a "Done" box: a closed one shows when it was done
@@ -187,7 +265,7 @@ class PlanStages:
             plan.outcome = BuildOutcome(plan.result.path, FAILED, plan.household.reference,
                                         message=f"the PDF could not be stamped: {exc}")
 
-    # -- stage 4: publish and record -------------------------------------------------
+    # -- stage 5: publish and record -------------------------------------------------
     def _publish(self, plan: PlannedVersion) -> BuildOutcome:
         if plan.restoring is not None:
             return self._restore(plan, plan.restoring)

@@ -230,4 +230,8 @@ def render_docx(template: Path, context: dict[str, Any], target: Path, *,
                             "intact.") from exc
     if finishing is not None:
         finish(document.docx, finishing)
-    document.save(target)
+    # Zipped in memory, then written: a disk that fills up fails the write with a plain
+    # error, instead of leaving a half-closed zip whose clean-up complains on stderr.
+    buffer = io.BytesIO()
+    document.save(buffer)
+    target.write_bytes(buffer.getvalue())
