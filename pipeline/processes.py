@@ -12,10 +12,27 @@ import multiprocessing
 import os
 import select
 import signal
+import sys
 import threading
+from importlib.machinery import ModuleSpec
 
 CONTEXT = multiprocessing.get_context("forkserver")
-CONTEXT.set_forkserver_preload(["pipeline.intake.reader", "pipeline.render.workers"])
+CONTEXT.set_forkserver_preload(["pipeline.intake.reader", "pipeline.render.workers",
+                                "pipeline.wording.preload"])
+
+
+def _children_skip_the_main_script() -> None:
+    """multiprocessing runs the program's main script again in every child it starts, so
+    that functions defined there can be sent to it; for `supportplan` that script is the
+    whole command line (1.4 s a child, most of what a small build's workers spent). What
+    workers run here always lives in a module, never in a script, so the children are told
+    the main module is a package's `__main__`, which they skip."""
+    main = sys.modules.get("__main__")
+    if main is not None and getattr(main, "__spec__", None) is None:
+        main.__spec__ = ModuleSpec("pipeline.__main__", None)
+
+
+_children_skip_the_main_script()
 
 
 def ignore_interrupts() -> None:

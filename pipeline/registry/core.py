@@ -16,7 +16,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Table, func, select
+from sqlalchemy import Table, bindparam, func, select
 from sqlalchemy.engine import Connection, Engine
 
 from ..compare import StepState
@@ -301,16 +301,22 @@ class PlanRecords:
         recorded = {known.step_id for known in existing}
         stamp = now()
         conn.execute(steps.update().where(steps.c.household == reference).values(active=False))
+        new, known = [], []
         for step_id, step in zip(step_ids, household_steps, strict=True):
             values = {"area": step.area, "goal": step.goal, "we_will": step.we_will,
                       "you_will": step.you_will, "who": step.who, "by_when": step.by_when,
                       "status": step.status, "done_on": step.done_on, "active": True,
                       "content": step_content(step), "updated_at": stamp}
-            if step_id not in recorded:
-                conn.execute(steps.insert().values(step_id=step_id, household=reference,
-                                                   **values))
-                continue
-            conn.execute(steps.update().where(steps.c.step_id == step_id).values(**values))
+            if step_id in recorded:
+                known.append({"target": step_id, **values})
+            else:
+                new.append({"step_id": step_id, "household": reference, **values})
+        # One statement for all the new steps and one for all the known (a statement per
+        # step was most of the time an unchanged workbook took to record).
+        if new:
+            conn.execute(steps.insert(), new)
+        if known:
+            conn.execute(steps.update().where(steps.c.step_id == bindparam("target")), known)
         return changes
 
     def insert_version(self, conn: Connection, household: Household, *, version: int,

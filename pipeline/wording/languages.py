@@ -86,6 +86,12 @@ def _index() -> dict[str, str]:
     return index
 
 
+def warm_language_index() -> None:
+    """Build the index of language names now (for a process that forks workers)."""
+    _index()
+    _identifiers()
+
+
 @cache
 def _identifiers() -> dict[str, str]:
     return {identifier.casefold(): identifier for identifier in locale_identifiers()}
