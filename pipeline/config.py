@@ -115,7 +115,8 @@ archival = false
 [convert]
 # How `build` and `watch` turn plans into PDFs: LibreOffice processes kept running ("warm"),
 # converting side by side while the next households are read and rendered.
-# Converters working at once (`--jobs`); 0 means one per CPU core.
+# Plans made at once (`--jobs`): LibreOffice converters, and as many processes filling in
+# and stamping plans; 0 means one per CPU core.
 jobs = 0
 # Keep LibreOffice running between documents (much faster). Needs LibreOffice's Python
 # bindings (Debian: python3-uno); without them each batch starts LibreOffice afresh.

@@ -45,11 +45,12 @@ def common_options(command: F) -> F:
 
 
 def jobs_option(command: F) -> F:
-    """--jobs N: LibreOffice converters side by side (build and watch)."""
+    """--jobs N: plans made side by side (build and watch)."""
     return click.option(
         "--jobs", type=click.IntRange(min=1), default=None, metavar="N",
-        help="Convert N plans to PDF at once (default: [convert] jobs in config.toml, "
-             "one per CPU core).")(command)
+        help="Make N plans at once: N LibreOffice converters, and N processes filling in "
+             "and stamping plans (default: [convert] jobs in config.toml, one per CPU "
+             "core).")(command)
 
 
 def get_config(ctx: click.Context, *, workspace: bool = True) -> Config:

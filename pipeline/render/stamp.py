@@ -210,7 +210,11 @@ def measure_layout(pdf_path: Path, step_ids: Sequence[str],
         document.close()
     if len(ticks) != len(step_ids):
         raise LayoutError(f"the PDF has {len(ticks)} 'Done' boxes but the plan has "
-                          f"{len(step_ids)} steps; check the template's goals table")
+                          f"{len(step_ids)} open steps, so LibreOffice left steps out; an "
+                          "older template lets it (its goal rows may not split across "
+                          "pages): take the new one (move templates/support_plan.docx "
+                          "aside, run `supportplan init`, then make your changes again), "
+                          "or check the template's goals table")
     if len(signature_boxes) != len(signers):
         raise LayoutError(f"the PDF has {len(signature_boxes)} signature boxes but the plan "
                           f"has {len(signers)} signers; check the template's signature block")

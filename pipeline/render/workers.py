@@ -26,6 +26,8 @@ from .docx import Organisation, plan_context, render_docx
 from .finishing import Finishing
 from .stamp import qr_png, stamp_plan
 
+# stamp_plan runs in the workers (stages.py sends it): named here so that the forkserver,
+# which preloads this module, has imported what it needs (OpenCV, pdfium) before forking.
 __all__ = ["PlanWorkers", "RenderJob", "render_plan", "stamp_plan"]
 
 Result = TypeVar("Result")
