@@ -203,7 +203,7 @@ class PlanStages:
                                                converter_profiles(self.config))
 
     def _take_conversion(self, plan: PlannedVersion, converting: Future[Conversion]) -> None:
-        """Once the PDF is made (or not): stamp it, or say why the plan failed. Runs in the
+        """Once the PDF is made (or not): stamp it, or say why the plan failed. Runs in a
         stamper thread, and so writes nothing but the staged PDF."""
         conversion = converting.result()
         if conversion.pdf is None:

@@ -18,7 +18,7 @@ mixing Latin and Arabic text keeps its word order.
 from __future__ import annotations
 
 import unicodedata
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -74,8 +74,10 @@ Value = str | int | date | Callable[[Language], str] | None
 class _Filled(Mapping[str, str]):
     """The sentences of one namespace (t, en or both), each filled in at first use."""
 
-    def __init__(self, keys: frozenset[str], fill: Callable[[str], str]) -> None:
-        self._keys, self._fill, self._done = keys, fill, dict[str, str]()
+    def __init__(self, keys: Sequence[str], fill: Callable[[str], str]) -> None:
+        # a dict for quick lookups that still iterates in the catalogue's order, as the
+        # namespaces did when they were filled-in dicts
+        self._keys, self._fill, self._done = dict.fromkeys(keys), fill, dict[str, str]()
 
     def __getitem__(self, key: str) -> str:
         found = self._done.get(key)
@@ -190,7 +192,7 @@ class Words:
         """What the template sees: t, en, both (every key) and bilingual. Each sentence is
         filled in when the template first uses it: filling in all ~200 of them three ways
         (dates formatted by Babel) was half the time a plan took to render."""
-        keys = frozenset(self.catalogues.keys())
+        keys = self.catalogues.keys()
         return {"t": _Filled(keys, lambda key: self.text(key, **values)),
                 "en": _Filled(keys, lambda key: self.english(key, **values)),
                 "both": _Filled(keys, lambda key: self.both(key, **values)),
