@@ -36,8 +36,14 @@ from pipeline.errors import ExitCode
 from pipeline.outputs import plan_file
 from pipeline.printed import PageLayout
 from pipeline.reconcile import load
-from pipeline.reconcile.load import EMPTY, FRAME_DAMAGED, IMAGE_DAMAGED, load_pages
-from pipeline.reconcile.pdffile import INCOMPLETE, LOCKED
+from pipeline.reconcile.load import (
+    EMPTY,
+    FRAME_DAMAGED,
+    IMAGE_DAMAGED,
+    NOT_READ,
+    load_pages,
+)
+from pipeline.reconcile.pdffile import DAMAGED, INCOMPLETE, LOCKED
 from pipeline.reconcile.read import NOT_ISSUED_REASON, UNKNOWN_CODE_REASON
 from pipeline.reconcile.run import ScanOutcome, collect_scans, reconcile_paths
 from pipeline.reconcile.synth import render_page
@@ -256,6 +262,15 @@ def _pdf(image: np.ndarray) -> bytes:
     return buffer.getvalue()
 
 
+GRAY_PIXEL = {"Width": "1", "Height": "1", "ColorSpace": "/DeviceGray", "BitsPerComponent": "8"}
+
+
+def _same_length(data: bytes, old: bytes, new: bytes) -> bytes:
+    """`old` replaced by `new` padded with spaces, so the cross-reference table stays right."""
+    assert old in data and len(new) <= len(old)
+    return data.replace(old, new.ljust(len(old)), 1)
+
+
 def _cut_in_stream(data: bytes) -> bytes:
     start = data.index(b"stream") + 6
     end = data.index(b"endstream", start)
@@ -272,6 +287,15 @@ BROKEN: dict[str, tuple[Callable[[np.ndarray], bytes], str]] = {
     "a-cut.png": (lambda image: _png(image)[:len(_png(image)) // 2], IMAGE_DAMAGED),
     "a-cut-header.png": (lambda image: _png(image)[:20], IMAGE_DAMAGED),
     "a-cut-mid-stream.pdf": (lambda image: _cut_in_stream(_pdf(image)), INCOMPLETE),
+    # pypdf drops a page it cannot parse and finds none; PDFium finds it but no image on it
+    "a-page-damaged.pdf": (lambda image: _pdf(image).replace(b"/Resources <<", b"/Resources C<"),
+                           NOT_READ),
+    "a-no-pages.pdf": (lambda image: _same_length(pdf_with_image(GRAY_PIXEL, b"\0"),
+                                                  b"/Kids [3 0 R] /Count 1", b"/Kids [] /Count 0"),
+                       DAMAGED),
+    "a-kid-not-a-page.pdf": (lambda image: _same_length(pdf_with_image(GRAY_PIXEL, b"\0"),
+                                                        b"/Type /Page /", b"/Type /Pagx /"),
+                             NOT_READ),
 }
 
 

@@ -169,13 +169,16 @@ def _pdf_pages(path: Path, max_megapixels: float) -> Iterator[LoadedPage]:
     note = active_content_note(reader, document)
     try:
         count = len(reader.pages) if reader is not None else len(document)  # type: ignore[arg-type]
+        if not count:  # no page found is still an answer, never silence
+            yield LoadedPage(0, None, DAMAGED_FILE, note=note)
         for index in range(count):
             try:
                 if reader is not None:
                     page, document = _pypdf_page(path, reader, index, document,
                                                  max_megapixels)
-                else:
-                    page = _rendered_page(document, index, max_megapixels)  # type: ignore[arg-type]
+                else:  # pypdf could not read it, so a page without an image is damage
+                    page = _rendered_page(document, index, max_megapixels,  # type: ignore[arg-type]
+                                          no_image=NOT_READ)
             except Exception as exc:  # this page only: the file's other pages are read
                 log.debug("a scan page could not be loaded (%s)", type(exc).__name__)
                 page = LoadedPage(index, None, NOT_READ)
@@ -286,13 +289,13 @@ def _extract(page: object, images: list[object]) -> np.ndarray | None:
 
 
 def _rendered_page(document: pdfium.PdfDocument, index: int, max_megapixels: float, *,
-                   bitonal: bool = False) -> LoadedPage:
+                   bitonal: bool = False, no_image: str = DIGITAL) -> LoadedPage:
     try:
         pdf_page = document[index]
         sizes = [obj.get_px_size() for obj in pdf_page.get_objects(
             filter=[pdfium_c.FPDF_PAGEOBJ_IMAGE])]
         if not sizes:
-            return LoadedPage(index, None, DIGITAL)
+            return LoadedPage(index, None, no_image)
         for width, height in sizes:  # PDFium would decode each in full to draw it
             if reason := _too_big(width, height, max_megapixels):
                 return LoadedPage(index, None, reason)

@@ -54,7 +54,10 @@ def open_reader(path: Path) -> tuple[PdfReader | None, bool]:
         reader = PdfReader(path)  # tries the empty password itself
         if reader.is_encrypted and reader.decrypt("") == PasswordType.NOT_DECRYPTED:
             return None, True
-        len(reader.pages)  # the page tree, so a damaged one shows now and not mid-file
+        if not len(reader.pages):  # the page tree, so a damaged one shows now
+            # pypdf drops pages it cannot parse; PDFium often rebuilds them
+            log.debug("pypdf found no pages in a scan PDF; trying PDFium")
+            return None, False
         return reader, False
     except Exception as exc:  # any of pypdf's many errors, incl. a missing AES library
         log.debug("pypdf could not open a scan PDF (%s); trying PDFium", type(exc).__name__)
