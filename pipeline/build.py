@@ -76,14 +76,16 @@ class Builder(PlanStages):
 
     def __init__(self, config: Config, *, registry: Registry | None = None, pdf: bool = True,
                  converter: Converter | None = None, jobs: int | None = None,
-                 same_household: Collection[str] = ()) -> None:
+                 same_household: Collection[str] = (),
+                 opening: Future[Converter] | None = None) -> None:
         self.config = config
         # The converter pool: the caller's (the watcher keeps one warm between builds), or
-        # one opened at the first PDF and closed by close().
+        # one opened at the first PDF (or by the caller ahead: `opening`) and closed by
+        # close().
         self._converter = converter
         self._owns_converter = converter is None
         self._stamper: ThreadPoolExecutor | None = None  # started with the first conversion
-        self._opening: Future[Converter] | None = None  # the converter, starting
+        self._opening = opening  # the converter, starting
         self.convert_settings = ConvertSettings.from_config(config, jobs=jobs)
         # Workbooks handled together. Warm converters take documents one by one, so small
         # chunks start them sooner; a cold LibreOffice start is paid once per chunk; with

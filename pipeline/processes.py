@@ -15,6 +15,7 @@ import signal
 import sys
 import threading
 from importlib.machinery import ModuleSpec
+from multiprocessing import forkserver
 
 CONTEXT = multiprocessing.get_context("forkserver")
 CONTEXT.set_forkserver_preload(["pipeline.intake.reader", "pipeline.render.workers",
@@ -33,6 +34,13 @@ def _children_skip_the_main_script() -> None:
 
 
 _children_skip_the_main_script()
+
+
+def start_forkserver() -> None:
+    """Start the forkserver now rather than at the first worker, so that it imports what
+    the workers need (over a second) while this process imports the rest of the program.
+    Returns at once: the first worker to start waits for the imports to finish."""
+    forkserver.ensure_running()
 
 
 def ignore_interrupts() -> None:

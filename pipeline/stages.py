@@ -43,7 +43,7 @@ from .outputs import (
 from .pagecodes import WORD_COPY_PAGE, PageId, encode
 from .plan import open_steps_in_print_order, plan_content
 from .registry import Registry, VersionRecord, VersionTaken
-from .render.convert import Converter, ConvertSettings, open_converter
+from .render.convert import Converter, ConvertSettings, open_converter_soon
 from .render.docx import Organisation, TemplateError
 from .render.soffice import Conversion
 from .render.workers import PlanWorkers, RenderJob, stamp_plan
@@ -54,11 +54,9 @@ log = logging.getLogger(__name__)
 
 
 Futures = list[Future[Any]]
-# Starts converters while the build goes on (one at a time; threads end when idle).
 # Builds on other machines may issue versions of the same household meanwhile: decide again
 # this many times at most.
 MAX_ATTEMPTS = 3
-_BACKGROUND = ThreadPoolExecutor(max_workers=1, thread_name_prefix="converter-start")
 
 
 class InFlight:
@@ -199,8 +197,8 @@ class PlanStages:
         warm up while the rest of its chunk is rendered (a batch of unchanged workbooks
         starts no LibreOffice)."""
         if self.pdf and self._converter is None and self._opening is None:
-            self._opening = _BACKGROUND.submit(open_converter, self.convert_settings,
-                                               converter_profiles(self.config))
+            self._opening = open_converter_soon(self.convert_settings,
+                                                converter_profiles(self.config))
 
     def _take_conversion(self, plan: PlannedVersion, converting: Future[Conversion]) -> None:
         """Once the PDF is made (or not): stamp it, or say why the plan failed. Runs in a

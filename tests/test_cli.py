@@ -120,3 +120,56 @@ def test_commands_outside_a_workspace_refuse_and_write_nothing(
         assert "not in a supportplan workspace" in result.output
         assert "supportplan init" in result.output
     assert list(tmp_path.iterdir()) == []
+
+
+def test_libreoffice_starts_only_for_new_or_changed_workbooks(runner: CliRunner,
+                                                             tmp_path: Path) -> None:
+    """`build` starts LibreOffice at once when a workbook is new or changed (the build then
+    uses that converter, not another), and never for a batch of unchanged workbooks."""
+    from pipeline.render.soffice import find_soffice
+
+    runner.invoke(main, ["init", str(tmp_path)])
+    starts = tmp_path / "soffice-starts.log"
+    wrapper = tmp_path / "soffice"
+    wrapper.write_text(f"#!/bin/sh\necho started >> '{starts}'\nexec '{find_soffice()}' \"$@\"\n")
+    wrapper.chmod(0o755)
+    config = tmp_path / "config.toml"
+    config.write_text(config.read_text().replace('soffice = ""', f'soffice = "{wrapper}"'))
+    workbook = valid_household().write(tmp_path / "intake" / "HH-0001.xlsx")
+
+    def build() -> tuple[str, int]:
+        result = runner.invoke(main, ["--config", str(config), "build", "--jobs", "1"])
+        assert result.exit_code == 0, result.output
+        count = len(starts.read_text().splitlines()) if starts.exists() else 0
+        return result.output, count
+
+    output, started = build()
+    assert "1 built" in output and started == 1
+    output, started = build()
+    assert "1 unchanged" in output and started == 1  # none this time
+    demo = edited(valid_household())
+    demo.steps[0]["you_will"] = "Gather payslips and bank statements"
+    demo.write(workbook.with_name("edited.xlsx")).replace(workbook)
+    output, started = build()
+    assert "1 built" in output and started == 2
+
+
+def test_registry_says_whether_any_workbook_changed(tmp_path: Path) -> None:
+    from pipeline.build import build_workbooks
+    from pipeline.registry import registry_for
+    from pipeline.workspace import init_workspace
+
+    config, _created = init_workspace(tmp_path)
+    first = valid_household().write(config.intake_dir / "HH-0001.xlsx")
+    registry = registry_for(config)
+    assert registry.any_workbook_changed([first])  # never built
+    build_workbooks(config, [first], pdf=False)
+    assert not registry.any_workbook_changed([first])
+    assert not registry.any_workbook_changed([config.intake_dir / "gone.xlsx"])  # unreadable
+    copy = config.intake_dir / "HH-0002.xlsx"
+    copy.write_bytes(first.read_bytes())
+    assert registry.any_workbook_changed([first, copy])  # same bytes, another place
+    demo = edited(valid_household())
+    demo.steps[0]["you_will"] = "Gather payslips and bank statements"
+    demo.write(config.intake_dir / "edited.xlsx").replace(first)
+    assert registry.any_workbook_changed([first])

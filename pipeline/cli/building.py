@@ -4,21 +4,18 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
-from ..build import (
-    BUILT,
-    FAILED,
-    PROGRESS,
-    RESTORED,
-    STEPS_PER_WORKBOOK,
-    UNCHANGED,
-    Builder,
-    BuildOutcome,
-)
 from ..intake.files import collect_workbooks
+from ..outputs import converter_profiles
+from ..processes import start_forkserver
+from ..render.convert import ConvertSettings, open_converter_soon
 from .base import common_options, get_config, jobs_option, main
+
+if TYPE_CHECKING:  # imported when a build starts (see `build`)
+    from ..outcome import BuildOutcome
 
 
 def plural(number: int, thing: str) -> str:
@@ -99,7 +96,23 @@ def build(ctx: click.Context, paths: tuple[Path, ...], no_pdf: bool,
     pdf = config.settings.pdf.enabled and not no_pdf
     outcomes: list[BuildOutcome] = []
     workbooks = collect_workbooks(targets, skipped=_skipped)
-    builder = Builder(config, pdf=pdf, jobs=jobs, same_household=same_household)
+    # What takes over a second to start starts first, side by side with this process
+    # importing the builder: the forkserver of the workbook readers and plan workers, and,
+    # when a workbook is new or changed, LibreOffice (a batch of unchanged workbooks
+    # starts none).
+    opening = None
+    if workbooks:
+        start_forkserver()
+    from ..registry import registry_for
+
+    registry = registry_for(config)
+    if pdf and registry.any_workbook_changed(workbooks):
+        opening = open_converter_soon(ConvertSettings.from_config(config, jobs=jobs),
+                                      converter_profiles(config))
+    from ..build import FAILED, STEPS_PER_WORKBOOK, Builder
+
+    builder = Builder(config, registry=registry, pdf=pdf, jobs=jobs,
+                      same_household=same_household, opening=opening)
     for notice in builder.notices():
         click.echo(f"note: {notice}", err=True)
     try:
@@ -120,6 +133,8 @@ def build(ctx: click.Context, paths: tuple[Path, ...], no_pdf: bool,
 
 
 def _print_outcome(outcome: BuildOutcome) -> None:
+    from ..outcome import BUILT, FAILED
+
     if outcome.status == FAILED:
         where = f" (details: {outcome.error_report})" if outcome.error_report else ""
         click.echo(f"FAILED    {outcome.workbook.name}: {outcome.message}{where}", err=True)
@@ -135,6 +150,8 @@ def _print_outcome(outcome: BuildOutcome) -> None:
 
 
 def _print_summary(outcomes: list[BuildOutcome]) -> None:
+    from ..outcome import BUILT, FAILED, PROGRESS, RESTORED, UNCHANGED
+
     counts = {status: sum(o.status == status for o in outcomes)
               for status in (BUILT, UNCHANGED, PROGRESS, RESTORED, FAILED)}
     warnings = sum(len(o.warnings) for o in outcomes if o.status != FAILED)

@@ -8,7 +8,6 @@ from pathlib import Path
 
 import click
 
-from ..registry import registry_for
 from .base import common_options, get_config, main, parse_date
 
 
@@ -51,6 +50,7 @@ def history(ctx: click.Context, reference: str, as_json: bool) -> None:
     when (from scans), what changed from the version before, its formal reviews, and the
     balance of what we do and what the household does."""
     from ..history import household_story
+    from ..registry import registry_for
 
     registry = registry_for(get_config(ctx))
     story = household_story(registry, reference)

@@ -5,12 +5,15 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
-from ..registry import BoxRecord, registry_for
 from ..signoff import BoxState
 from .base import common_options, get_config, main
+
+if TYPE_CHECKING:  # the registry's modules are imported by the commands that use them
+    from ..registry import BoxRecord
 
 
 @main.command()
@@ -98,6 +101,8 @@ def boxes(ctx: click.Context, show_all: bool, household: str | None, as_json: bo
     """
     if ctx.invoked_subcommand is not None:
         return
+    from ..registry import registry_for
+
     registry = registry_for(get_config(ctx))
     records = registry.boxes(waiting_only=not show_all, household=household)
     for record in records:
@@ -120,6 +125,8 @@ def decide(ctx: click.Context, reading_id: int, state: str, by: str | None) -> N
     """Record what box ID really shows (signed or blank for a signature, ticked or blank
     for a step's 'Done' box). A later decision replaces an earlier one; both stay in the
     audit trail."""
+    from ..registry import registry_for
+
     registry = registry_for(get_config(ctx))
     record = registry.decide_box(reading_id, BoxState(state), by=by)
     click.echo(_describe(record))
@@ -131,6 +138,8 @@ def decide(ctx: click.Context, reading_id: int, state: str, by: str | None) -> N
 @click.pass_context
 def show(ctx: click.Context, reading_id: int) -> None:
     """Everything about box ID: the reading, the picture, and every decision about it."""
+    from ..registry import registry_for
+
     registry = registry_for(get_config(ctx))
     found = registry.boxes(waiting_only=False, reading_id=reading_id)
     if not found:

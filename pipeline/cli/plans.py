@@ -10,7 +10,6 @@ import click
 
 from ..intake.files import WORKBOOK, classify
 from ..intake.references import REFERENCE_PATTERN
-from ..intake.writer import write_workbook
 from ..workspace import init_workspace
 from .base import common_options, get_config, jobs_option, main, parse_date
 
@@ -46,6 +45,8 @@ def init(folder: Path) -> None:
 def new(ctx: click.Context, reference: str, name: str, caseworker: str, email: str, team: str,
         plan_date: date | None) -> None:
     """Create intake/REFERENCE.xlsx, a blank household workbook to fill in."""
+    from ..intake.writer import write_workbook
+
     config = get_config(ctx)
     target = config.intake_dir / f"{reference}.xlsx"
     if not REFERENCE_PATTERN.match(reference):

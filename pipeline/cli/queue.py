@@ -6,7 +6,6 @@ import socket
 
 import click
 
-from ..registry import registry_for
 from .base import common_options, get_config, main
 
 
@@ -24,6 +23,7 @@ def worker(ctx: click.Context, until_empty: bool) -> None:
     cleanly on Ctrl-C or SIGTERM after the job under way.
     """
     from ..queue import run_worker
+    from ..registry import registry_for
 
     config = get_config(ctx)
     registry_for(config).close()  # the registry (and the queue's tables) up to date first

@@ -7,8 +7,6 @@ from datetime import date
 
 import click
 
-from ..registry import open_registry, registry_for
-from ..registry.migrate import current_revision, head_revision
 from .base import common_options, get_config, main, parse_date
 
 
@@ -26,6 +24,8 @@ def upgrade(ctx: click.Context) -> None:
     """
     from sqlalchemy import create_engine, inspect
 
+    from ..registry import open_registry
+    from ..registry.migrate import current_revision, head_revision
     from ..registry.queue_schema import QUEUE_TABLE, recorded_files
 
     config = get_config(ctx)
@@ -92,6 +92,7 @@ def purge(ctx: click.Context, closed_before: date | None, period: str | None,
     """
     from ..purge import cutoff_for, default_period
     from ..purge import purge as run_purge
+    from ..registry import registry_for
 
     if closed_before is not None and period is not None:
         raise click.UsageError("give --closed-before or --older-than, not both")
@@ -144,6 +145,7 @@ def rebuild(ctx: click.Context) -> None:
     from backup instead (README, "Backups").
     """
     from ..rebuild import rebuild_registry
+    from ..registry import registry_for
 
     config = get_config(ctx)
     registry = registry_for(config)

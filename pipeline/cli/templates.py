@@ -6,15 +6,19 @@ from __future__ import annotations
 import os
 import shutil
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
-from ..render.template_check import PLAN, REVIEW, CheckResult, check_template
+from ..render.kinds import PLAN, REVIEW
 from ..render.template_tags import join_split_tags
 from ..wording.catalogue import Catalogues
 from ..wording.languages import Language
 from ..workspace import REVIEW_TEMPLATE
 from .base import common_options, get_config, main
+
+if TYPE_CHECKING:  # the checker's modules are imported by the command that uses them
+    from ..render.template_check import CheckResult
 
 
 @main.group()
@@ -76,6 +80,8 @@ def check(ctx: click.Context, templates: tuple[Path, ...], kind: str | None, fix
     reader needs, and strings missing from a language's translations. Exit status 1 when
     anything is found.
     """
+    from ..render.template_check import check_template
+
     config = get_config(ctx, workspace=False)
     paths = list(templates) or [config.template_path,
                                 config.template_path.with_name(REVIEW_TEMPLATE)]

@@ -6,6 +6,7 @@ other record modules; each holds the SQL for its own part.
 
 from __future__ import annotations
 
+import contextlib
 import getpass
 import json
 import os
@@ -20,6 +21,7 @@ from sqlalchemy import Table, bindparam, func, select
 from sqlalchemy.engine import Connection, Engine
 
 from ..compare import StepState
+from ..files import sha256_file
 from ..model import Household, Signer, Step
 from ..plan import KnownStep, StatusChange, progress_changes, step_content
 from .schema import (
@@ -218,6 +220,16 @@ class PlanRecords:
             rows = conn.execute(select(households.c.workbook_path, households.c.workbook_sha256)
                                 .where(households.c.workbook_path.is_not(None))).all()
         return {self.full_path(row.workbook_path): row.workbook_sha256 for row in rows}
+
+    def any_workbook_changed(self, workbooks: Sequence[Path]) -> bool:
+        """Whether any of `workbooks` is new, or differs from the file last processed from
+        its place (so a plan will probably be made)."""
+        known = self.known_workbook_hashes()
+        for workbook in workbooks:
+            with contextlib.suppress(OSError):  # unreadable: the build says so, not this
+                if known.get(str(workbook.resolve())) != sha256_file(workbook):
+                    return True
+        return False
 
     def events_for(self, reference: str) -> list[dict[str, Any]]:
         with self.engine.connect() as conn:

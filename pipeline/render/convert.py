@@ -124,6 +124,17 @@ def _setting(config: Config, key: str, old_key: str) -> Any:
     return value
 
 
+# Starts converters in the background (one at a time; the thread ends when idle).
+_STARTING = ThreadPoolExecutor(max_workers=1, thread_name_prefix="converter-start")
+
+
+def open_converter_soon(settings: ConvertSettings, profiles: Path | None
+                        ) -> Future[Converter]:
+    """`open_converter` in the background: LibreOffice starts (over a second) while the
+    caller goes on."""
+    return _STARTING.submit(open_converter, settings, profiles)
+
+
 def open_converter(settings: ConvertSettings, profiles: Path | None) -> Converter:
     """The warm pool, started; the cold converter when the warm one cannot run here (no
     python3-uno, or it fails to start), with a log line saying so."""

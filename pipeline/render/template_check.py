@@ -32,7 +32,8 @@ from ..config import Config
 from ..printed import SIGNATURE_MARK, TICK_GLYPH
 from ..wording.catalogue import CatalogueError, Catalogues, LanguageReport, report
 from .docx import TemplateError
-from .template_schema import PLAN, REVIEW, Shape, context_shape
+from .kinds import PLAN, REVIEW
+from .template_schema import Shape, context_shape
 from .template_tags import Tag, parts_of, scan
 
 __all__ = ["PLAN", "REVIEW", "CheckResult", "Problem", "check_before_use", "check_template"]

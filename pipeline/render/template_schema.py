@@ -21,9 +21,8 @@ from ..model import Household, Interpreter, Member, SafetyItem, Signer, Step
 from ..wording.catalogue import Catalogues
 from ..wording.settings import LanguageSettings
 from .docx import Organisation, plan_context
+from .kinds import REVIEW
 
-PLAN = "plan"
-REVIEW = "review"
 # What render_docx adds to every context: the editable Word copy's notice and page code.
 RENDER_FIELDS = {"word_copy": True, "word_copy_code": ""}
 
