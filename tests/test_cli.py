@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -152,6 +153,24 @@ def test_libreoffice_starts_only_for_new_or_changed_workbooks(runner: CliRunner,
     demo.write(workbook.with_name("edited.xlsx")).replace(workbook)
     output, started = build()
     assert "1 built" in output and started == 2
+
+    # Refused after LibreOffice started (the secret the printed plans need is gone): the
+    # converter is closed, not left running.
+    (tmp_path / ".secret").rename(tmp_path / "secret-aside")
+    demo.steps[0]["you_will"] = "Gather payslips"
+    demo.write(workbook.with_name("edited.xlsx")).replace(workbook)
+    result = runner.invoke(main, ["--config", str(config), "build", "--jobs", "1"])
+    assert result.exit_code == ExitCode.SECRET, result.output
+    assert len(starts.read_text().splitlines()) == 3
+    assert not [pid for pid in os.listdir("/proc") if pid.isdigit()
+                and str(tmp_path) in _cmdline(pid)], "LibreOffice left running"
+
+
+def _cmdline(pid: str) -> str:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace")
+    except OSError:  # gone meanwhile
+        return ""
 
 
 def test_registry_says_whether_any_workbook_changed(tmp_path: Path) -> None:

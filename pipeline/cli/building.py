@@ -11,7 +11,7 @@ import click
 from ..intake.files import collect_workbooks
 from ..outputs import converter_profiles
 from ..processes import start_forkserver
-from ..render.convert import ConvertSettings, open_converter_soon
+from ..render.convert import ConvertSettings, close_unused, open_converter_soon
 from .base import common_options, get_config, jobs_option, main
 
 if TYPE_CHECKING:  # imported when a build starts (see `build`)
@@ -111,11 +111,15 @@ def build(ctx: click.Context, paths: tuple[Path, ...], no_pdf: bool,
                                       converter_profiles(config))
     from ..build import FAILED, STEPS_PER_WORKBOOK, Builder
 
-    builder = Builder(config, registry=registry, pdf=pdf, jobs=jobs,
-                      same_household=same_household, opening=opening)
-    for notice in builder.notices():
-        click.echo(f"note: {notice}", err=True)
     try:
+        builder = Builder(config, registry=registry, pdf=pdf, jobs=jobs,
+                          same_household=same_household, opening=opening)
+    except BaseException:  # e.g. the secret is missing: no LibreOffice left running
+        close_unused(opening)
+        raise
+    try:
+        for notice in builder.notices():
+            click.echo(f"note: {notice}", err=True)
         with click.progressbar(length=len(workbooks) * STEPS_PER_WORKBOOK,
                                label="Building plans", file=sys.stderr) as bar:
             def report(outcome: BuildOutcome) -> None:

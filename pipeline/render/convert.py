@@ -27,6 +27,7 @@ LibreOffice running).
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import threading
@@ -133,6 +134,14 @@ def open_converter_soon(settings: ConvertSettings, profiles: Path | None
     """`open_converter` in the background: LibreOffice starts (over a second) while the
     caller goes on."""
     return _STARTING.submit(open_converter, settings, profiles)
+
+
+def close_unused(opening: Future[Converter] | None) -> None:
+    """Close a converter from `open_converter_soon` that will not be used, once started
+    (a failed start has nothing to close)."""
+    if opening is not None:
+        with contextlib.suppress(Exception):
+            opening.result().close()
 
 
 def open_converter(settings: ConvertSettings, profiles: Path | None) -> Converter:
