@@ -8,6 +8,7 @@ import os
 import signal
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from dataclasses import replace
@@ -99,6 +100,7 @@ def test_a_converter_killed_mid_batch_is_replaced_and_the_batch_completes(
     pool = a_pool(tmp_path, size=2)
     sources = documents(tmp_path / "staging", 8)
     killed: list[int] = []
+    scratch_before = set(Path(tempfile.gettempdir()).glob("lu*.tmp"))
 
     def kill_one_converter_once_it_has_converted() -> None:
         deadline = time.monotonic() + 120
@@ -123,6 +125,8 @@ def test_a_converter_killed_mid_batch_is_replaced_and_the_batch_completes(
     assert all(is_pdf(result.pdf) for result in results), [r.error for r in results]
     assert pool.restarts >= 1
     assert libreoffice_using(tmp_path / "profiles") == []
+    # the killed LibreOffice's temporary files went with its profile, not left in /tmp
+    assert set(Path(tempfile.gettempdir()).glob("lu*.tmp")) <= scratch_before
 
 
 @needs_uno

@@ -66,12 +66,22 @@ def find_soffice(configured: str = "") -> Path:
 
 def soffice_version(soffice: Path, timeout: float = 60) -> str:
     with private_profile(None) as profile:
-        result = _run([str(soffice), _profile_arg(profile), "--version"], timeout)
+        result = _run([str(soffice), _profile_arg(profile), "--version"], timeout,
+                      scratch_env(profile))
     return result.stdout.strip()
 
 
 def _profile_arg(profile: Path) -> str:
     return f"-env:UserInstallation={profile.resolve().as_uri()}"
+
+
+def scratch_env(profile: Path) -> dict[str, str]:
+    """The environment for a LibreOffice using `profile`: its temporary files inside the
+    profile, so they go with it. LibreOffice removes them only when it quits normally; a
+    killed or crashed one left a folder in /tmp every time."""
+    scratch = profile / "tmp"
+    scratch.mkdir(exist_ok=True)
+    return {**os.environ, "TMPDIR": str(scratch)}
 
 
 @contextlib.contextmanager
@@ -135,11 +145,12 @@ def stop_running() -> None:
             os.killpg(process.pid, signal.SIGKILL)
 
 
-def _run(args: list[str], timeout: float) -> subprocess.CompletedProcess[str]:
+def _run(args: list[str], timeout: float, env: dict[str, str]
+         ) -> subprocess.CompletedProcess[str]:
     if _STOPPING.is_set():
         raise ConversionError("conversion abandoned: the converters are stopping")
     process = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                               start_new_session=True, stdin=subprocess.DEVNULL)
+                               start_new_session=True, stdin=subprocess.DEVNULL, env=env)
     _RUNNING.add(process)
     # Say so when LibreOffice is slow, rather than going quiet until the timeout.
     slow = threading.Timer(min(30.0, timeout / 3), log.warning, args=(
@@ -218,7 +229,7 @@ def convert_batch(sources: Sequence[Path], *, soffice: Path, timeout: float,
                 "--convert-to", options.filter(), "--outdir", str(outdir),
                 *(str(source) for source in sources)]
         try:
-            result = _run(args, timeout)
+            result = _run(args, timeout, scratch_env(profile))
         except ConversionError as exc:
             return [Conversion(source, _pdf_for(source)) if _converted(source)
                     else Conversion(source, None, str(exc)) for source in sources]

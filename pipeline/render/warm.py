@@ -27,7 +27,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from queue import Queue
 
-from .soffice import TAGGED_PDF, Conversion, ConversionError, PdfOptions
+from .soffice import TAGGED_PDF, Conversion, ConversionError, PdfOptions, scratch_env
 
 BRIDGE_SCRIPT = Path(__file__).with_name("uno_bridge.py")
 _UNO_PYTHON_CANDIDATES = ("/usr/bin/python3", "python3")
@@ -69,7 +69,7 @@ class _Bridge:
             [str(python), str(BRIDGE_SCRIPT), str(soffice), str(self.profile), pipe,
              str(start_timeout)],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-            start_new_session=True)
+            start_new_session=True, env=scratch_env(self.profile))
         self.documents = 0
         self.broken = False
         self._buffer = b""
@@ -150,17 +150,33 @@ class _Bridge:
         # SIGKILL is asynchronous: wait until the whole group is gone, so that when the
         # watcher exits no LibreOffice process is left behind.
         deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            try:
-                os.killpg(self.process.pid, 0)
-            except (ProcessLookupError, PermissionError):
-                break
+        while time.monotonic() < deadline and _group_running(self.process.pid):
             time.sleep(0.02)
         for stream in (self.process.stdin, self.process.stdout):
             with contextlib.suppress(OSError, ValueError):
                 if stream is not None:
                     stream.close()
         shutil.rmtree(self.profile, ignore_errors=True)
+
+
+def _group_running(group: int) -> bool:
+    """Whether a process of process group `group` is still running. Exited processes
+    waiting to be reaped (zombies) do not count: they hold no files or memory, and the
+    system's reaper can take most of a second to get to them."""
+    try:
+        os.killpg(group, 0)
+    except (ProcessLookupError, PermissionError):
+        return False
+    for entry in os.scandir("/proc"):
+        if entry.name.isdigit():
+            try:
+                with open(f"/proc/{entry.name}/stat", "rb") as handle:
+                    fields = handle.read().rpartition(b")")[2].split()
+            except OSError:
+                continue  # gone meanwhile
+            if int(fields[2]) == group and fields[0] != b"Z":
+                return True
+    return False
 
 
 class WarmConverterPool:
@@ -272,8 +288,13 @@ class WarmConverterPool:
         self._workers.shutdown(wait=False, cancel_futures=True)
         with self._lock:
             bridges, self._all = list(self._all), []
-        for bridge in bridges:
-            bridge.close()
+        # side by side: each waits for its LibreOffice to quit and deletes its profile
+        closing = [threading.Thread(target=bridge.close, name="converter-close")
+                   for bridge in bridges]
+        for thread in closing:
+            thread.start()
+        for thread in closing:
+            thread.join()
         self._workers.shutdown(wait=True)
 
 
