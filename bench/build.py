@@ -48,8 +48,9 @@ from pipeline.intake.files import collect_workbooks  # noqa: E402
 from pipeline.intake.reader import read_workbook  # noqa: E402
 from pipeline.model import Household  # noqa: E402
 from pipeline.plan import assign_step_ids  # noqa: E402
+from pipeline.render.context import Organisation, plan_context  # noqa: E402
 from pipeline.render.convert import default_jobs  # noqa: E402
-from pipeline.render.docx import Organisation, plan_context, render_docx  # noqa: E402
+from pipeline.render.docx import render_docx  # noqa: E402
 from pipeline.render.soffice import TAGGED_PDF, find_soffice  # noqa: E402
 from pipeline.render.warm import WarmConverterPool, find_uno_python  # noqa: E402
 from pipeline.wording.settings import LanguageSettings  # noqa: E402

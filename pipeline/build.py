@@ -57,8 +57,8 @@ from .outputs import (
 from .pagecodes import load_secret, new_token
 from .recover import check_registry_matches_output, recover_locked, unrecorded_problem
 from .registry import Registry, registry_for
+from .render.context import Organisation, TemplateError
 from .render.convert import Converter, ConvertSettings
-from .render.docx import Organisation, TemplateError
 from .render.soffice import ConversionError, find_soffice
 from .render.template_check import PLAN, check_before_use
 from .render.workers import PlanWorkers

@@ -11,11 +11,12 @@ All geometry is in millimetres from the page's top-left corner.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from typing import Any
-
-import numpy as np
+from typing import TYPE_CHECKING, Any
 
 from .signoff import BoxKind
+
+if TYPE_CHECKING:
+    import numpy as np
 
 Bbox = tuple[float, float, float, float]  # x0, y0, x1, y1 in mm from the top-left corner
 
@@ -78,6 +79,8 @@ def qr_positions(width: float, height: float) -> list[Bbox]:
 
 def marker_corners(width: float, height: float) -> dict[int, np.ndarray]:
     """ArUco id -> its 4 corners (TL, TR, BR, BL) in mm, the order OpenCV reports them."""
+    import numpy as np  # for the scan reader; the rest of this module is needed everywhere
+
     out = {}
     for marker_id, (x0, y0, x1, y1) in marker_positions(width, height).items():
         out[marker_id] = np.array([[x0, y0], [x1, y0], [x1, y1], [x0, y1]], dtype=np.float32)

@@ -19,6 +19,7 @@ from multiprocessing import forkserver
 
 CONTEXT = multiprocessing.get_context("forkserver")
 CONTEXT.set_forkserver_preload(["pipeline.intake.reader", "pipeline.render.workers",
+                                "pipeline.render.docx", "pipeline.render.stamp",
                                 "pipeline.wording.preload"])
 
 

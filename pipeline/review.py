@@ -28,7 +28,8 @@ from .model import AREAS, Signer
 from .outputs import converter_profiles, plan_folder
 from .pagecodes import load_secret, new_token
 from .registry import Registry, VersionRecord, registry_for
-from .render.docx import Organisation, render_docx, workbook_values
+from .render.context import Organisation, workbook_values
+from .render.docx import render_docx
 from .render.finishing import Finishing
 from .render.soffice import ConversionError, PdfOptions, convert_many, find_soffice
 from .render.stamp import stamp_plan

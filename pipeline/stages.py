@@ -43,8 +43,8 @@ from .outputs import (
 from .pagecodes import WORD_COPY_PAGE, PageId, encode
 from .plan import open_steps_in_print_order, plan_content
 from .registry import Registry, VersionRecord, VersionTaken
+from .render.context import Organisation, TemplateError
 from .render.convert import Converter, ConvertSettings, open_converter_soon
-from .render.docx import Organisation, TemplateError
 from .render.soffice import Conversion
 from .render.workers import PlanWorkers, RenderJob, stamp_plan
 from .restore import same_layout

@@ -18,7 +18,7 @@ from pipeline.build import build_workbooks
 from pipeline.cli import main
 from pipeline.config import Config
 from pipeline.errors import ExitCode
-from pipeline.render.docx import TemplateError
+from pipeline.render.context import TemplateError
 from pipeline.render.template_check import PLAN, REVIEW, check_template
 from pipeline.wording.catalogue import Catalogues
 

@@ -27,7 +27,6 @@ from typing import Any
 from ..processes import CONTEXT, ignore_interrupts
 from .options import ReadOptions
 from .problems import ReadResult, workbook_error
-from .reader import read_workbook
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +46,10 @@ def _virtual_memory_bytes() -> int:
 
 def _serve(conn: Connection, memory_mb: int) -> None:
     """The child: read workbooks until the parent closes the pipe."""
+    # imported here, and before the memory limit: the forkserver has it imported already
+    # (pipeline/processes.py), and the parent, which reads nothing itself, never loads it
+    from .reader import read_workbook
+
     ignore_interrupts()
     # The limit counts on top of what the child already has mapped (the interpreter and
     # the libraries it shares with the forkserver).

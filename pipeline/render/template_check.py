@@ -31,7 +31,7 @@ from jinja2 import Environment, TemplateSyntaxError, nodes
 from ..config import Config
 from ..printed import SIGNATURE_MARK, TICK_GLYPH
 from ..wording.catalogue import CatalogueError, Catalogues, LanguageReport, report
-from .docx import TemplateError
+from .context import TemplateError
 from .kinds import PLAN, REVIEW
 from .template_schema import Shape, context_shape
 from .template_tags import Tag, parts_of, scan

@@ -20,7 +20,7 @@ from ..compare import Change, StepComparison, StepState
 from ..model import Household, Interpreter, Member, SafetyItem, Signer, Step
 from ..wording.catalogue import Catalogues
 from ..wording.settings import LanguageSettings
-from .docx import Organisation, plan_context
+from .context import Organisation, plan_context
 from .kinds import REVIEW
 
 # What render_docx adds to every context: the editable Word copy's notice and page code.

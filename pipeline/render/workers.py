@@ -17,17 +17,20 @@ from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from ..model import Household
 from ..processes import CONTEXT, pool_worker_start
 from ..wording.settings import LanguageSettings
-from .docx import Organisation, plan_context, render_docx
-from .finishing import Finishing
-from .stamp import qr_png, stamp_plan
+from .context import Organisation, plan_context
 
-# stamp_plan runs in the workers (stages.py sends it): named here so that the forkserver,
-# which preloads this module, has imported what it needs (OpenCV, pdfium) before forking.
+if TYPE_CHECKING:
+    from ..model import Signer
+    from ..printed import DocumentLayout
+
+# What the workers run imports docxtpl, OpenCV and pdfium when it first runs: the forkserver
+# has them imported already (pipeline/processes.py), and the build's own process, which
+# only sends the work, never loads them.
 __all__ = ["PlanWorkers", "RenderJob", "render_plan", "stamp_plan"]
 
 Result = TypeVar("Result")
@@ -53,12 +56,24 @@ class RenderJob:
 
 def render_plan(job: RenderJob) -> None:
     """Both DOCX files of a plan (in whichever process runs it)."""
+    from .docx import render_docx
+    from .finishing import Finishing
+    from .stamp import qr_png
+
     words = job.languages.words_for(job.household.preferred_language)
     context = plan_context(job.household, job.version, job.step_ids, job.organisation, words)
     finishing = Finishing(words.language, context["t"]["plan_reference"], job.large_print)
     render_docx(job.template, context, job.staged, finishing=finishing)
     render_docx(job.template, context, job.word_copy, finishing=finishing, word_copy=True,
                 word_copy_code=qr_png(job.word_copy_code) if job.word_copy_code else None)
+
+
+def stamp_plan(pdf_path: Path, step_ids: Sequence[str], signers: Sequence[Signer],
+               secret: bytes, token: str) -> DocumentLayout:
+    """Measure and stamp a plan's PDF (render/stamp.py), in whichever process runs it."""
+    from .stamp import stamp_plan as measure_and_stamp
+
+    return measure_and_stamp(pdf_path, step_ids, signers, secret, token)
 
 
 class PlanWorkers:
