@@ -182,8 +182,10 @@ class Builder(PlanStages):
                     yield from self._finish_chunk(chunk_planned, futures, report, step,
                                                   again if attempt < MAX_ATTEMPTS else None)
             except BaseException as exc:
-                if not isinstance(exc, Exception) and self._converter is not None:
-                    self._converter.abort()  # Ctrl-C: stop LibreOffice now
+                if not isinstance(exc, Exception):  # Ctrl-C: stop LibreOffice and workers now
+                    if self._converter is not None:
+                        self._converter.abort()
+                    self.workers.abort()
                 for future in reads:
                     future.cancel()
                 converting.cancel()  # nothing more converted into a staging folder going away

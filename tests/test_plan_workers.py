@@ -26,6 +26,7 @@ from pipeline.demo import demo_households, synthetic_household
 from pipeline.intake.reader import read_workbook
 from pipeline.model import Household
 from pipeline.plan import assign_step_ids
+from pipeline.processes import CONTEXT
 from pipeline.registry import registry_for
 from pipeline.render import docx as docx_module
 from pipeline.render.context import Organisation, TemplateError
@@ -222,3 +223,17 @@ def test_the_build_process_itself_loads_no_rendering_or_reading_libraries() -> N
     loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                             check=True).stdout.strip()
     assert loaded == "[]", loaded
+
+
+def test_closing_stops_a_worker_the_pool_lost_track_of() -> None:
+    """A Ctrl-C while work is handed out can leave a worker that is never told to stop, and
+    the pool waiting for it forever (a build hung so after Ctrl-C): close() stops it."""
+    workers = PlanWorkers(1)
+    assert workers.run(os.getpid) != os.getpid()  # the pool is running
+    stray = CONTEXT.Process(target=time.sleep, args=(600,))
+    stray.start()
+    workers._pool._processes[stray.pid] = stray  # type: ignore[union-attr]  # as the pool would
+    started = time.monotonic()
+    workers.close(grace=1)
+    assert not stray.is_alive()
+    assert time.monotonic() - started < 30

@@ -22,6 +22,7 @@ import signal
 import subprocess
 import tempfile
 import threading
+import time
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -107,10 +108,21 @@ def reap_abandoned(profiles: Path) -> int:
         owner = folder.name.split("-", 1)[0]
         if not owner.isdigit() or process_alive(int(owner)):
             continue
+        # Whole process groups (each converter runs in its own session): a bridge still
+        # starting its LibreOffice would otherwise start it after this look, and it would
+        # make the profile again.
+        groups = set()
         for pid in _processes_using(folder):
             with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.kill(pid, signal.SIGKILL)
+                group = os.getpgid(pid)
+                if group == os.getpgrp():  # never this program's own group: the one process
+                    os.kill(pid, signal.SIGKILL)
+                else:
+                    os.killpg(group, signal.SIGKILL)
+                    groups.add(group)
                 stopped += 1
+        for group in groups:
+            wait_for_group(group, 10)
         shutil.rmtree(folder, ignore_errors=True)
     if stopped:
         log.warning("stopped %d LibreOffice process(es) left running by a build that was "
@@ -119,15 +131,30 @@ def reap_abandoned(profiles: Path) -> int:
 
 
 def _processes_using(folder: Path) -> list[int]:
-    """Processes whose command line names `folder` (LibreOffice's profile argument)."""
-    needle = folder.resolve().as_uri().encode()
+    """Processes whose command line names `folder`: LibreOffice's profile argument, or the
+    warm converter's bridge, which is given the folder itself."""
+    needles = (folder.resolve().as_uri().encode(), b"\0" + str(folder).encode() + b"\0",
+               b"\0" + str(folder.resolve()).encode() + b"\0")
     found = []
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit():
             with contextlib.suppress(OSError):
-                if needle in (entry / "cmdline").read_bytes():
+                cmdline = (entry / "cmdline").read_bytes()
+                if any(needle in cmdline for needle in needles):
                     found.append(int(entry.name))
     return found
+
+
+def wait_for_group(group: int, timeout: float) -> None:
+    """Wait (up to `timeout` seconds) until no process of process group `group` is left.
+    SIGKILL is asynchronous, and a killed process stays listed until it is reaped."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            os.killpg(group, 0)
+        except (ProcessLookupError, PermissionError):
+            return
+        time.sleep(0.02)
 
 
 # LibreOffice processes converting now, so that Ctrl-C can stop those started from other

@@ -27,7 +27,14 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from queue import Queue
 
-from .soffice import TAGGED_PDF, Conversion, ConversionError, PdfOptions, scratch_env
+from .soffice import (
+    TAGGED_PDF,
+    Conversion,
+    ConversionError,
+    PdfOptions,
+    scratch_env,
+    wait_for_group,
+)
 
 BRIDGE_SCRIPT = Path(__file__).with_name("uno_bridge.py")
 _UNO_PYTHON_CANDIDATES = ("/usr/bin/python3", "python3")
@@ -149,34 +156,12 @@ class _Bridge:
             self.process.wait(timeout=5)
         # SIGKILL is asynchronous: wait until the whole group is gone, so that when the
         # watcher exits no LibreOffice process is left behind.
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline and _group_running(self.process.pid):
-            time.sleep(0.02)
+        wait_for_group(self.process.pid, 10)
         for stream in (self.process.stdin, self.process.stdout):
             with contextlib.suppress(OSError, ValueError):
                 if stream is not None:
                     stream.close()
         shutil.rmtree(self.profile, ignore_errors=True)
-
-
-def _group_running(group: int) -> bool:
-    """Whether a process of process group `group` is still running. Exited processes
-    waiting to be reaped (zombies) do not count: they hold no files or memory, and the
-    system's reaper can take most of a second to get to them."""
-    try:
-        os.killpg(group, 0)
-    except (ProcessLookupError, PermissionError):
-        return False
-    for entry in os.scandir("/proc"):
-        if entry.name.isdigit():
-            try:
-                with open(f"/proc/{entry.name}/stat", "rb") as handle:
-                    fields = handle.read().rpartition(b")")[2].split()
-            except OSError:
-                continue  # gone meanwhile
-            if int(fields[2]) == group and fields[0] != b"Z":
-                return True
-    return False
 
 
 class WarmConverterPool:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import threading
+import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -139,8 +140,25 @@ class PlanWorkers:
         # concurrent.futures keeps its processes in a private mapping; no public accessor.
         return list(getattr(pool, "_processes", None) or ()) if pool is not None else []
 
-    def close(self) -> None:
+    def abort(self) -> None:
+        """Stop the workers at once (Ctrl-C): the plans they were making are abandoned."""
+        self.close(grace=0)
+
+    def close(self, grace: float = 10) -> None:
+        """Let the workers finish what they are doing and exit; one still running after
+        `grace` seconds is stopped. A Ctrl-C while work was being handed out can leave
+        the pool waiting for a worker that will never be told to stop (seen: a build that
+        never exited after Ctrl-C)."""
         with self._lock:
             pool, self._pool = self._pool, None
-        if pool is not None:
-            pool.shutdown(wait=True, cancel_futures=True)
+        if pool is None:
+            return
+        # concurrent.futures keeps its processes in a private mapping; no public accessor.
+        processes = list((getattr(pool, "_processes", None) or {}).values())
+        pool.shutdown(wait=False, cancel_futures=True)
+        deadline = time.monotonic() + grace
+        for process in processes:
+            process.join(max(0.0, deadline - time.monotonic()))
+            if process.is_alive():
+                process.kill()
+                process.join(5)
