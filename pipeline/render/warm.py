@@ -273,13 +273,8 @@ class WarmConverterPool:
         self._workers.shutdown(wait=False, cancel_futures=True)
         with self._lock:
             bridges, self._all = list(self._all), []
-        # side by side: each waits for its LibreOffice to quit and deletes its profile
-        closing = [threading.Thread(target=bridge.close, name="converter-close")
-                   for bridge in bridges]
-        for thread in closing:
-            thread.start()
-        for thread in closing:
-            thread.join()
+        for bridge in bridges:
+            bridge.close()
         self._workers.shutdown(wait=True)
 
 
