@@ -248,7 +248,7 @@ def make_review(config: Config, reference: str, *, made_on: date | None = None,
     stem = _target(folder, reference, made_on)
     with tempfile.TemporaryDirectory(dir=config.output_dir, prefix=".review-") as staging:
         staged = Path(staging) / f"{stem}.docx"
-        render_docx(template, context, staged, finishing=pack.finishing)
+        body = render_docx(template, context, staged, finishing=pack.finishing)
         layout = None
         staged_pdf = None
         if pdf:
@@ -266,7 +266,8 @@ def make_review(config: Config, reference: str, *, made_on: date | None = None,
                 layout = stamp_plan(staged_pdf, open_steps, signers, secret, new_token())
         docx_path, pdf_path = folder / f"{stem}.docx", folder / f"{stem}.pdf"
         word_copy = Path(staging) / "word.docx"
-        render_docx(template, context, word_copy, finishing=pack.finishing, word_copy=True)
+        render_docx(template, context, word_copy, finishing=pack.finishing, word_copy=True,
+                    body=body)
         publish(word_copy, docx_path)
         if staged_pdf is not None:
             publish(staged_pdf, pdf_path)

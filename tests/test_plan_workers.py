@@ -29,9 +29,12 @@ from pipeline.plan import assign_step_ids
 from pipeline.processes import CONTEXT
 from pipeline.registry import registry_for
 from pipeline.render import docx as docx_module
-from pipeline.render.context import Organisation, TemplateError
+from pipeline.render.context import Organisation, TemplateError, plan_context
+from pipeline.render.docx import render_docx
+from pipeline.render.finishing import Finishing
 from pipeline.render.slim import slim_template
 from pipeline.render.soffice import convert_batch, find_soffice
+from pipeline.render.stamp import qr_png
 from pipeline.render.workers import PlanWorkers, RenderJob, render_plan
 from pipeline.wording.settings import LanguageSettings
 
@@ -95,6 +98,45 @@ def test_a_template_that_names_styles_by_jinja_is_kept_whole(workspace: Config) 
     kept = _parts(slim_template(buffer.getvalue()))
     assert kept["word/styles.xml"] == full["word/styles.xml"]
     assert slim_template(b"not a zip") == b"not a zip"  # rendering says what is wrong
+
+
+def test_the_word_copy_shares_the_rendered_body_only_when_it_may(workspace: Config,
+                                                                 tmp_path: Path) -> None:
+    """Both files of a plan get the body rendered once, exactly as rendering it for each
+    would give it; a template whose body says `word_copy` gets it rendered for each."""
+    household = _demo(workspace)[0]  # in Arabic
+    job = _job(workspace, household, tmp_path)
+    render_plan(job)
+    words = job.languages.words_for(household.preferred_language)
+    context = plan_context(household, 1, list(job.step_ids), job.organisation, words)
+    finishing = Finishing(words.language, context["t"]["plan_reference"], False)
+    assert render_docx(job.template, context, tmp_path / "pdf.docx") is not None  # shared
+    alone = tmp_path / "alone.docx"
+    render_docx(job.template, context, alone, finishing=finishing, word_copy=True,
+                word_copy_code=qr_png("HELLO123"))
+    shared = _parts(job.word_copy.read_bytes())["word/document.xml"]
+    assert shared == _parts(alone.read_bytes())["word/document.xml"]
+    assert b"w:bidi" in shared  # finished for its reader: Arabic, right to left
+    assert _parts(job.staged.read_bytes())["word/document.xml"] == shared
+    assert (_parts(job.staged.read_bytes())["word/header1.xml"]
+            != _parts(job.word_copy.read_bytes())["word/header1.xml"])
+
+    edited_template = tmp_path / "edited.docx"
+    parts = _parts(workspace.template_path.read_bytes())
+    title = b'<w:p><w:pPr><w:pStyle w:val="Title"/>'
+    assert title in parts["word/document.xml"]
+    parts["word/document.xml"] = parts["word/document.xml"].replace(
+        title, b"<w:p><w:r><w:t>{% if word_copy %}EDITABLE{% else %}TO SIGN{% endif %}"
+        b"</w:t></w:r></w:p>" + title, 1)
+    with zipfile.ZipFile(edited_template, "w") as archive:
+        for name, data in parts.items():
+            archive.writestr(name, data)
+    pdf_docx, word_docx = tmp_path / "edited-pdf.docx", tmp_path / "edited-word.docx"
+    body = render_docx(edited_template, context, pdf_docx)
+    assert body is None
+    render_docx(edited_template, context, word_docx, word_copy=True, body=body)
+    assert b"TO SIGN" in _parts(pdf_docx.read_bytes())["word/document.xml"]
+    assert b"EDITABLE" in _parts(word_docx.read_bytes())["word/document.xml"]
 
 
 @pytest.mark.slow
@@ -223,6 +265,21 @@ def test_the_build_process_itself_loads_no_rendering_or_reading_libraries() -> N
     loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                             check=True).stdout.strip()
     assert loaded == "[]", loaded
+
+
+def test_the_build_process_builds_no_index_of_language_names(workspace: Config) -> None:
+    """Recognising a typed language name needs Babel's names of every language (~0.4 s to
+    index); the forkserver builds that index once for the workers, and the build's own
+    process, which checks the template and the configured language, never needs it."""
+    code = ("import sys; from pipeline.config import load_config; "
+            "from pipeline.build import Builder; "
+            "from pipeline.wording import languages; "
+            f"builder = Builder(load_config({str(workspace.source)!r}), pdf=False); "
+            "assert builder.notices() is not None; builder.close(); "
+            "print(languages._index.cache_info().currsize)")
+    built = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                           check=True).stdout.strip()
+    assert built == "0"
 
 
 def test_closing_stops_a_worker_the_pool_lost_track_of() -> None:

@@ -64,9 +64,10 @@ def render_plan(job: RenderJob) -> None:
     words = job.languages.words_for(job.household.preferred_language)
     context = plan_context(job.household, job.version, job.step_ids, job.organisation, words)
     finishing = Finishing(words.language, context["t"]["plan_reference"], job.large_print)
-    render_docx(job.template, context, job.staged, finishing=finishing)
+    body = render_docx(job.template, context, job.staged, finishing=finishing)
     render_docx(job.template, context, job.word_copy, finishing=finishing, word_copy=True,
-                word_copy_code=qr_png(job.word_copy_code) if job.word_copy_code else None)
+                word_copy_code=qr_png(job.word_copy_code) if job.word_copy_code else None,
+                body=body)
 
 
 def stamp_plan(pdf_path: Path, step_ids: Sequence[str], signers: Sequence[Signer],

@@ -22,8 +22,11 @@ class LanguageSettings:
     def from_config(cls, config: Config) -> LanguageSettings:
         catalogues = Catalogues(config.path("translations"))
         configured = config.settings.plan.language
-        code = recognise(configured)
-        default = catalogue_for(code, set(catalogues.languages())) if code else None
+        available = set(catalogues.languages())
+        # A catalogue's own code ("en", the default) needs no lookup among the names of
+        # every language, which takes Babel ~0.4 s to index.
+        code = configured if configured in available else recognise(configured)
+        default = catalogue_for(code, available) if code else None
         if default is None:
             raise ConfigError(
                 f"{config.source or 'config.toml'}: [plan] language = {configured!r} is not "
