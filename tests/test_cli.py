@@ -126,7 +126,8 @@ def test_commands_outside_a_workspace_refuse_and_write_nothing(
 def test_libreoffice_starts_only_for_new_or_changed_workbooks(runner: CliRunner,
                                                              tmp_path: Path) -> None:
     """`build` starts LibreOffice at once when a workbook is new or changed (the build then
-    uses that converter, not another), and never for a batch of unchanged workbooks."""
+    uses that converter, not another), never for a batch of unchanged workbooks, and no
+    more of them than workbooks."""
     from pipeline.render.soffice import find_soffice
 
     runner.invoke(main, ["init", str(tmp_path)])
@@ -138,14 +139,14 @@ def test_libreoffice_starts_only_for_new_or_changed_workbooks(runner: CliRunner,
     config.write_text(config.read_text().replace('soffice = ""', f'soffice = "{wrapper}"'))
     workbook = valid_household().write(tmp_path / "intake" / "HH-0001.xlsx")
 
-    def build() -> tuple[str, int]:
-        result = runner.invoke(main, ["--config", str(config), "build", "--jobs", "1"])
+    def build(jobs: str = "1") -> tuple[str, int]:
+        result = runner.invoke(main, ["--config", str(config), "build", "--jobs", jobs])
         assert result.exit_code == 0, result.output
         count = len(starts.read_text().splitlines()) if starts.exists() else 0
         return result.output, count
 
-    output, started = build()
-    assert "1 built" in output and started == 1
+    output, started = build(jobs="3")
+    assert "1 built" in output and started == 1  # one workbook: one converter of 3
     output, started = build()
     assert "1 unchanged" in output and started == 1  # none this time
     demo = edited(valid_household())

@@ -77,6 +77,34 @@ def a_pool(tmp_path: Path, **options: object) -> WarmConverterPool:
 
 
 @needs_uno
+def test_the_bridge_reaps_what_libreoffice_starts_detached(tmp_path: Path) -> None:
+    """LibreOffice starts helpers detached (gpgconf, gpg, gpgsm, at its first document):
+    the bridge adopts them, so they are reaped as they end, not by an init that may reap
+    late or never, and closing the converter does not wait for that."""
+    orphan_file = tmp_path / "orphan.pid"
+    wrapper = tmp_path / "soffice"
+    # a helper started detached, as LibreOffice's are: its parent shell exits at once
+    wrapper.write_text(f"#!/bin/sh\n(sleep 3 & echo $! > '{orphan_file}')\n"
+                       f"exec '{find_soffice()}' \"$@\"\n")
+    wrapper.chmod(0o755)
+    assert UNO_PYTHON is not None
+    pool = WarmConverterPool(wrapper, UNO_PYTHON, profiles=tmp_path / "profiles")
+    try:
+        [source] = documents(tmp_path / "in", 1)
+        [conversion] = pool.convert([source])
+        assert is_pdf(conversion.pdf)
+        orphan = int(orphan_file.read_text())
+        [bridge] = pool.pids()
+        parent = Path(f"/proc/{orphan}/stat").read_text().rsplit(")", 1)[1].split()[1]
+        assert int(parent) == bridge  # adopted by the bridge, not by init
+        while Path(f"/proc/{orphan}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z":
+            time.sleep(0.05)  # it has ended: a zombie until its parent reaps it
+    finally:
+        pool.close()
+    assert not Path(f"/proc/{orphan}").exists()  # reaped by the bridge as it stopped
+
+
+@needs_uno
 @pytest.mark.slow
 def test_each_converter_is_recycled_after_its_documents(tmp_path: Path) -> None:
     pool = a_pool(tmp_path, size=1, max_documents=2)
@@ -236,3 +264,4 @@ def test_ctrl_c_stops_libreoffice_at_once_and_publishes_nothing_half_made(
     registry = registry_for(load_config(workspace.root / "config.toml"))
     assert registry.pending_versions() == []
     outputs_agree_with_registry(workspace, registry)
+

@@ -103,6 +103,9 @@ def build(ctx: click.Context, paths: tuple[Path, ...], no_pdf: bool,
     opening = None
     if workbooks:
         start_forkserver()
+        # no more converters and workers than workbooks: each LibreOffice costs about two
+        # seconds of a core to start, for nothing when it would have no document to convert
+        jobs = min(ConvertSettings.from_config(config, jobs=jobs).jobs, len(workbooks))
     from ..registry import registry_for
 
     registry = registry_for(config)

@@ -10,12 +10,21 @@ listening; then for each request {"source": "/a.docx", "target": "/a.pdf", "filt
 {"UseTaggedPDF": true, ...}} on stdin it replies {"ok": true} or {"ok": false, "error":
 "..."}. End of stdin means stop. soffice is
 started in this process's own process group, so killing the group stops both.
+
+At its first document LibreOffice starts its signing support's helpers (gpgconf, gpg,
+gpgsm) detached: their parent exits at once, and when they exit they wait, as zombies in
+this process group, for whoever reaps orphans. That is init, which in some containers
+reaps about once a second, or never; and closing a converter waits until its group is
+gone. So this process takes LibreOffice's orphans ("child subreaper", Linux) and reaps
+them itself before it exits.
 """
 
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import json
+import os
 import subprocess
 import sys
 import time
@@ -52,6 +61,20 @@ def _connect(pipe: str, soffice: subprocess.Popen, timeout: float):
             time.sleep(0.05)
 
 
+def _adopt_orphans() -> None:
+    """Be the parent of LibreOffice's orphaned helpers (prctl PR_SET_CHILD_SUBREAPER)."""
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(None, use_errno=True).prctl(36, 1, 0, 0, 0)
+
+
+def _reap_orphans() -> None:
+    """Reap every child that has exited; once soffice is reaped, all are its orphans.
+    One still running is left to init, as it would have been."""
+    with contextlib.suppress(ChildProcessError):
+        while os.waitpid(-1, os.WNOHANG)[0] != 0:
+            pass
+
+
 def _filter_data(options: dict) -> object:
     """PDF export options (pipeline/render/soffice.py PdfOptions) as UNO property values."""
     values = []
@@ -79,6 +102,7 @@ def _convert(desktop, source: str, target: str, options: dict) -> None:
 def main() -> int:
     soffice_path, profile, pipe = sys.argv[1:4]
     start_timeout = float(sys.argv[4]) if len(sys.argv) > 4 else 60.0
+    _adopt_orphans()
     soffice = subprocess.Popen(
         [soffice_path, f"-env:UserInstallation={Path(profile).resolve().as_uri()}",
          "--headless", "--invisible", "--norestore", "--nolockcheck", "--nodefault",
@@ -108,6 +132,7 @@ def main() -> int:
         except subprocess.TimeoutExpired:
             soffice.kill()
             soffice.wait()
+        _reap_orphans()
     return 0
 
 
