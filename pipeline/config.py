@@ -294,6 +294,14 @@ class Config:
             return prefix + str((self.root / url[len(prefix) :]).resolve())
         return url
 
+    @property
+    def registry_file(self) -> Path | None:
+        """The SQLite registry's database file (None for PostgreSQL or in memory)."""
+        url, prefix = self.registry_url, "sqlite:///"
+        if not url.startswith(prefix) or ":memory:" in url or "?" in url:
+            return None
+        return Path(url[len(prefix):])
+
 
 def default_values() -> dict[str, Any]:
     return tomllib.loads(DEFAULT_CONFIG_TOML)

@@ -149,11 +149,17 @@ def test_libreoffice_starts_only_for_new_or_changed_workbooks(runner: CliRunner,
     assert "1 built" in output and started == 1  # one workbook: one converter of 3
     output, started = build()
     assert "1 unchanged" in output and started == 1  # none this time
+    # new, but copied with a time older than the registry's: the registry says it is new
+    old = valid_household("HH-0002").write(tmp_path / "intake" / "HH-0002.xlsx")
+    os.utime(old, (1_600_000_000, 1_600_000_000))
+    output, started = build()
+    assert "1 built" in output and "1 unchanged" in output and started == 2
+    old.unlink()
     demo = edited(valid_household())
     demo.steps[0]["you_will"] = "Gather payslips and bank statements"
     demo.write(workbook.with_name("edited.xlsx")).replace(workbook)
     output, started = build()
-    assert "1 built" in output and started == 2
+    assert "1 built" in output and started == 3
 
     # Refused after LibreOffice started (the secret the printed plans need is gone): the
     # converter is closed, not left running.
@@ -162,7 +168,7 @@ def test_libreoffice_starts_only_for_new_or_changed_workbooks(runner: CliRunner,
     demo.write(workbook.with_name("edited.xlsx")).replace(workbook)
     result = runner.invoke(main, ["--config", str(config), "build", "--jobs", "1"])
     assert result.exit_code == ExitCode.SECRET, result.output
-    assert len(starts.read_text().splitlines()) == 3
+    assert len(starts.read_text().splitlines()) == 4
     assert not [pid for pid in os.listdir("/proc") if pid.isdigit()
                 and str(tmp_path) in _cmdline(pid)], "LibreOffice left running"
 
@@ -172,6 +178,29 @@ def _cmdline(pid: str) -> str:
         return Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace")
     except OSError:  # gone meanwhile
         return ""
+
+
+def test_a_workbook_saved_since_the_registry_changed_is_taken_as_new(tmp_path: Path) -> None:
+    """The hint that starts LibreOffice before the registry is opened: file times only."""
+    from pipeline.build import build_workbooks
+    from pipeline.cli.building import saved_since_registry_changed
+    from pipeline.config import load_config
+    from pipeline.workspace import init_workspace
+
+    config, _created = init_workspace(tmp_path)
+    first = valid_household().write(config.intake_dir / "HH-0001.xlsx")
+    assert config.registry_file is not None and not config.registry_file.exists()
+    assert saved_since_registry_changed(config, [first])  # no registry yet
+    build_workbooks(config, [first], pdf=False)
+    assert not saved_since_registry_changed(config, [first])
+    later = config.registry_file.stat().st_mtime + 5
+    os.utime(first, (later, later))  # saved again (changed or not: the build decides)
+    assert saved_since_registry_changed(config, [first])
+    assert not saved_since_registry_changed(config, [config.intake_dir / "gone.xlsx"])
+    (tmp_path / "config.toml").write_text((tmp_path / "config.toml").read_text().replace(
+        'url = "sqlite:///supportplan.sqlite"', 'url = "postgresql:///elsewhere"'))
+    assert load_config(tmp_path / "config.toml").registry_file is None
+    assert not saved_since_registry_changed(load_config(tmp_path / "config.toml"), [first])
 
 
 def test_registry_says_whether_any_workbook_changed(tmp_path: Path) -> None:

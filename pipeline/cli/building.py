@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -15,11 +16,29 @@ from ..render.convert import ConvertSettings, close_unused, open_converter_soon
 from .base import common_options, get_config, jobs_option, main
 
 if TYPE_CHECKING:  # imported when a build starts (see `build`)
+    from ..config import Config
     from ..outcome import BuildOutcome
 
 
 def plural(number: int, thing: str) -> str:
     return f"{number} {thing}" + ("" if number == 1 else "s")
+
+
+def saved_since_registry_changed(config: Config, workbooks: list[Path]) -> bool:
+    """Whether any workbook was saved after the SQLite registry last changed (or there is
+    none yet), which makes a new plan likely. Only a hint, read from the files' times
+    without opening the database: False says nothing (a workbook copied with its old
+    time, or a PostgreSQL registry)."""
+    database = config.registry_file
+    if database is None:
+        return False
+    changed = [path.stat().st_mtime for path in (database, Path(f"{database}-wal"))
+               if path.exists()]
+    if not changed:
+        return True  # no registry yet: every workbook is new
+    with contextlib.suppress(OSError):  # unreadable: the build says so, not this
+        return any(workbook.stat().st_mtime > max(changed) for workbook in workbooks)
+    return False
 
 
 def _skipped(path: Path, reason: str) -> None:
@@ -99,17 +118,22 @@ def build(ctx: click.Context, paths: tuple[Path, ...], no_pdf: bool,
     # What takes over a second to start starts first, side by side with this process
     # importing the builder: the forkserver of the workbook readers and plan workers, and,
     # when a workbook is new or changed, LibreOffice (a batch of unchanged workbooks
-    # starts none).
+    # starts none). A workbook saved since the registry last changed is taken as new
+    # without opening the registry (a second of imports); otherwise the registry's content
+    # hashes decide.
     opening = None
     if workbooks:
         start_forkserver()
         # no more converters and workers than workbooks: each LibreOffice costs about two
         # seconds of a core to start, for nothing when it would have no document to convert
         jobs = min(ConvertSettings.from_config(config, jobs=jobs).jobs, len(workbooks))
+        if pdf and saved_since_registry_changed(config, workbooks):
+            opening = open_converter_soon(ConvertSettings.from_config(config, jobs=jobs),
+                                          converter_profiles(config))
     from ..registry import registry_for
 
     registry = registry_for(config)
-    if pdf and registry.any_workbook_changed(workbooks):
+    if pdf and opening is None and registry.any_workbook_changed(workbooks):
         opening = open_converter_soon(ConvertSettings.from_config(config, jobs=jobs),
                                       converter_profiles(config))
     from ..build import FAILED, STEPS_PER_WORKBOOK, Builder
