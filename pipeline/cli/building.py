@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import sys
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -36,8 +37,11 @@ def saved_since_registry_changed(config: Config, workbooks: list[Path]) -> bool:
                if path.exists()]
     if not changed:
         return True  # no registry yet: every workbook is new
-    with contextlib.suppress(OSError):  # unreadable: the build says so, not this
-        return any(workbook.stat().st_mtime > max(changed) for workbook in workbooks)
+    last_change = max(changed)
+    for workbook in workbooks:
+        with contextlib.suppress(OSError):  # unreadable: the build says so, not this
+            if workbook.stat().st_mtime > last_change:
+                return True
     return False
 
 
@@ -122,20 +126,20 @@ def build(ctx: click.Context, paths: tuple[Path, ...], no_pdf: bool,
     # without opening the registry (a second of imports); otherwise the registry's content
     # hashes decide.
     opening = None
+    settings = ConvertSettings.from_config(config, jobs=jobs)
     if workbooks:
         start_forkserver()
         # no more converters and workers than workbooks: each LibreOffice costs about two
         # seconds of a core to start, for nothing when it would have no document to convert
-        jobs = min(ConvertSettings.from_config(config, jobs=jobs).jobs, len(workbooks))
+        settings = replace(settings, jobs=min(settings.jobs, len(workbooks)))
+        jobs = settings.jobs
         if pdf and saved_since_registry_changed(config, workbooks):
-            opening = open_converter_soon(ConvertSettings.from_config(config, jobs=jobs),
-                                          converter_profiles(config))
+            opening = open_converter_soon(settings, converter_profiles(config))
     from ..registry import registry_for
 
     registry = registry_for(config)
     if pdf and opening is None and registry.any_workbook_changed(workbooks):
-        opening = open_converter_soon(ConvertSettings.from_config(config, jobs=jobs),
-                                      converter_profiles(config))
+        opening = open_converter_soon(settings, converter_profiles(config))
     from ..build import FAILED, STEPS_PER_WORKBOOK, Builder
 
     try:

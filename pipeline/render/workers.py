@@ -18,7 +18,7 @@ from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from ..model import Household
 from ..processes import CONTEXT, pool_worker_start
@@ -138,8 +138,7 @@ class PlanWorkers:
         """The worker processes running now (for diagnostics and tests)."""
         with self._lock:
             pool = self._pool
-        # concurrent.futures keeps its processes in a private mapping; no public accessor.
-        return list(getattr(pool, "_processes", None) or ()) if pool is not None else []
+        return list(_processes_of(pool))
 
     def abort(self) -> None:
         """Stop the workers at once (Ctrl-C): the plans they were making are abandoned."""
@@ -154,8 +153,7 @@ class PlanWorkers:
             pool, self._pool = self._pool, None
         if pool is None:
             return
-        # concurrent.futures keeps its processes in a private mapping; no public accessor.
-        processes = list((getattr(pool, "_processes", None) or {}).values())
+        processes = list(_processes_of(pool).values())
         pool.shutdown(wait=False, cancel_futures=True)
         deadline = time.monotonic() + grace
         for process in processes:
@@ -163,3 +161,9 @@ class PlanWorkers:
             if process.is_alive():
                 process.kill()
                 process.join(5)
+
+
+def _processes_of(pool: ProcessPoolExecutor | None) -> dict[int, Any]:
+    """A pool's worker processes by pid. concurrent.futures keeps them in a private
+    mapping and offers no public accessor."""
+    return dict(getattr(pool, "_processes", None) or {}) if pool is not None else {}
