@@ -94,6 +94,7 @@ class Builder(PlanStages):
                       if self.convert_settings.warm
                       else max(1, config.settings.pdf.batch_size))
         self.registry = registry or registry_for(config)
+        self._owns_registry = registry is None
         self.pdf = pdf
         # Stamping (page codes, corner marks, measured boxes) needs the workspace's secret.
         self.secret = (load_secret(config.root, may_create=not self.registry.has_printed_pages())
@@ -267,6 +268,10 @@ class Builder(PlanStages):
         if self._owns_converter and self._converter is not None:
             self._converter.close()  # waits until its LibreOffice processes are gone
             self._converter = None
+        if self._owns_registry:
+            # its connections closed now, not whenever the garbage collector gets to them
+            # (until then SQLite keeps its -wal and -shm files beside the database)
+            self.registry.close()
 
     def _refuse(self, result: ReadResult, problem: Problem) -> BuildOutcome:
         return self.report_invalid(replace(result, household=None,
